@@ -1,0 +1,79 @@
+// Streaming reader of trace v1 (plain, gzip or zstd by magic bytes; "-" is stdin).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "cpu/trace_record.h"
+
+namespace mmusim {
+
+// A source of decompressed bytes.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Reads up to n bytes into buf; returns 0 at end of input. Throws UserError on I/O or
+  // decompression errors.
+  virtual size_t read(char* buf, size_t n) = 0;
+  // Bytes of the underlying input (the compressed file for gzip/zstd) that have been
+  // consumed so far, for progress against TraceReader::input_size(). 0 if unknown.
+  virtual uint64_t raw_consumed() const { return 0; }
+};
+
+class TraceReader {
+ public:
+  // Opens `path` ("-" = standard input). Throws UserError("PATH: reason") if it cannot.
+  explicit TraceReader(const std::string& path);
+  // For tests: reads a trace held in memory, named `name` in messages.
+  static TraceReader from_string(std::string text, std::string name = "<string>");
+  ~TraceReader();
+  TraceReader(TraceReader&&) noexcept;
+
+  // Decodes the next record; false at end of trace. Throws UserError with
+  // "FILE:LINE: message" on a malformed line. Never allocates per line.
+  bool next(TraceRecord& rec);
+
+  const std::string& name() const { return name_; }
+  uint64_t lines_read() const { return line_; }       // every line, blank and comment too
+  uint64_t bytes_consumed() const { return consumed_; }  // of the decompressed stream
+  // Size of the input file as stored (the compressed size for gzip/zstd) if it is a
+  // regular file (also for "-" redirected from a file); 0 if unknown (pipe, terminal).
+  uint64_t input_size() const { return input_size_; }
+  // Bytes of the input file as stored that have been used so far: the compressed bytes
+  // fed to the decompressor for gzip/zstd, bytes_consumed() for plain text. Progress is
+  // input_bytes_consumed() / input_size() (when input_size() != 0).
+  uint64_t input_bytes_consumed() const;
+  // "FILE:LINE" (no trailing colon or space) for `line` of this trace, to prefix the
+  // message of a semantic error found later: where(rec.line) + ": misaligned mmap".
+  // FILE is name(): the path as given, "<stdin>" for "-", or from_string's name.
+  std::string where(uint64_t line) const;
+
+  // A line longer than this (without its newline) is an error ("line too long").
+  static constexpr size_t kMaxLine = 64 * 1024;
+
+ private:
+  TraceReader() = default;
+  static constexpr size_t kBufSize = 1024 * 1024;  // line buffer, fixed (>= 2 * kMaxLine),
+                                                   // + 1 byte for a sentinel
+
+  bool fill();
+  // Decodes one line (newline and CR removed; text.data()[text.size()] must be a '\n'
+  // sentinel). Returns false for a blank or comment-only line. Throws
+  // UserError("FILE:LINE: ...") on a malformed one.
+  bool parse_line(std::string_view text, TraceRecord& rec);
+
+  std::string name_;
+  std::unique_ptr<ByteSource> src_;
+  std::unique_ptr<char[]> buf_;
+  size_t cap_ = 0, begin_ = 0, end_ = 0;
+  size_t scanned_ = 0;  // bytes from begin_ already searched for a newline
+  bool eof_ = false;
+  bool plain_ = true;   // input is not compressed: raw bytes == decompressed bytes
+  uint64_t line_ = 0;
+  uint64_t consumed_ = 0;
+  uint64_t input_size_ = 0;
+};
+
+}  // namespace mmusim

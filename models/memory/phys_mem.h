@@ -1,0 +1,79 @@
+// Physical memory: a TLM-2.0 target of mem.size bytes. Frames are stored
+// sparsely: a frame costs host memory only once something non-zero is written
+// to it; zeroing a frame gives its host page back.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_target_socket.h>
+
+#include "common/clock.h"
+#include "common/types.h"
+
+namespace mmusim {
+
+class Config;
+
+struct PhysMemStats {
+  uint64_t reads = 0, writes = 0, copies = 0, zeroes = 0;
+  uint64_t host_frames_peak = 0;
+};
+
+class PhysMem : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_target_socket<PhysMem> socket;
+
+  PhysMem(sc_core::sc_module_name name, const Config& cfg, const Clock& clock);
+  ~PhysMem() override;
+
+  uint64_t size() const { return size_; }
+  uint64_t frames() const { return size_ >> kPageShift; }
+
+  // Cycles of one access (CPU data, walker or kernel PTE access).
+  Cycles access_latency() const { return latency_; }
+  // Cycles to copy or zero `bytes` at mem.copy_bytes_per_cycle, plus one access latency.
+  Cycles bulk_cycles(uint64_t bytes) const {
+    return latency_ + (bytes + copy_bytes_per_cycle_ - 1) / copy_bytes_per_cycle_;
+  }
+
+  // Functional access (no timing; callers charge access_latency()). The range
+  // must lie inside memory; accesses may cross frames.
+  void read(PAddr pa, void* dst, uint64_t len) const;
+  void write(PAddr pa, const void* src, uint64_t len);
+  uint64_t read64(PAddr pa) const;
+  void write64(PAddr pa, uint64_t v);
+  // Bulk page operations; return their cost in cycles.
+  Cycles copy_frame(Ppn dst, Ppn src);
+  Cycles zero_frame(Ppn dst);
+  bool frame_is_zero_backed(Ppn p) const { return frames_[p] == nullptr; }
+  // A freed frame's contents are dead: give its host page back (no timing).
+  void discard(Ppn p) { release(p); }
+
+  uint64_t host_frames() const { return host_frames_; }
+  const PhysMemStats& stats() const { return stats_; }
+
+ private:
+  void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+  unsigned int transport_dbg(tlm::tlm_generic_payload& trans);
+  // Checks the payload once; sets the response status and returns false if bad.
+  bool check(tlm::tlm_generic_payload& trans) const;
+  void access(tlm::tlm_generic_payload& trans);
+
+  uint8_t* backing(Ppn p);  // allocates a zeroed host page if absent
+  void release(Ppn p);
+
+  const Clock& clock_;
+  uint64_t size_;
+  Cycles latency_;
+  uint64_t copy_bytes_per_cycle_;
+  std::vector<uint8_t*> frames_;         // nullptr: frame reads as zeroes
+  std::vector<uint8_t*> host_free_;      // recycled host pages
+  std::vector<std::unique_ptr<uint8_t[]>> host_chunks_;
+  uint64_t host_frames_ = 0;
+  PhysMemStats stats_;
+};
+
+}  // namespace mmusim

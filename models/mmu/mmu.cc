@@ -1,0 +1,173 @@
+#include "mmu/mmu.h"
+
+#include "common/config.h"
+#include "common/error.h"
+#include "mmu/tlb.h"
+
+namespace mmusim {
+
+namespace {
+PagingMode parse_mode(const std::string& s) { return s == "sv48" ? PagingMode::Sv48 : PagingMode::Sv39; }
+
+std::unique_ptr<Tlb> make_tlb(const Config& cfg, const std::string& level) {
+  const std::string k = "tlb." + level + ".";
+  return std::make_unique<Tlb>(level, unsigned(cfg.u64(k + "entries")), unsigned(cfg.u64(k + "ways")),
+                               cfg.u64(k + "latency"), parse_policy(cfg.str(k + "policy")),
+                               cfg.u64("tlb.seed") + (level == "l2" ? 1 : 0));
+}
+}  // namespace
+
+Mmu::Mmu(sc_core::sc_module_name name, const Config& cfg, const Clock& clock)
+    : sc_core::sc_module(name),
+      cpu_socket("cpu_socket"),
+      mem_socket("mem_socket"),
+      clock_(clock),
+      mode_(parse_mode(cfg.str("mmu.mode"))),
+      pte_mem_(*this),
+      walker_(mode_, unsigned(cfg.u64("mmu.pwc_entries")), pte_mem_),
+      l1_(make_tlb(cfg, "l1")) {
+  if (cfg.u64("tlb.l2.entries") > 0) l2_ = make_tlb(cfg, "l2");
+  cpu_socket.register_b_transport(this, &Mmu::b_transport);
+  cpu_socket.register_transport_dbg(this, &Mmu::transport_dbg);
+}
+
+Mmu::~Mmu() = default;
+
+void Mmu::set_l1(std::unique_ptr<TlbModel> tlb) { l1_ = std::move(tlb); }
+
+void Mmu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
+  auto* ext = trans.get_extension<AccessExtension>();
+  if (!ext) {
+    SC_REPORT_ERROR("/mmusim/mmu", "access without an AccessExtension");
+    trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+    return;
+  }
+  ++stats_.translations;
+  const VAddr va = trans.get_address();
+  const Vpn vpn = vpn_of(va);
+  const AccessType access = ext->access;
+  ext->fault = WalkFault::None;
+  ext->walk_cycles = 0;
+
+  Cycles cycles = l1_->latency();
+  const TlbEntry* hit = l1_->lookup(vpn, ext->asid);
+  if (hit) {
+    ++stats_.l1_hits;
+  } else {
+    ++stats_.l1_misses;
+    if (l2_) {
+      cycles += l2_->latency();
+      hit = l2_->lookup(vpn, ext->asid);
+      if (hit) {
+        ++stats_.l2_hits;
+        l1_->fill(*hit);
+      } else {
+        ++stats_.l2_misses;
+      }
+    }
+  }
+
+  // A cached translation answers the protection check itself; a store through
+  // a clean (D = 0) entry walks again so the walker can set D in memory.
+  TlbEntry walked;
+  if (hit && !pte_permits(Pte(hit->flags), access)) {
+    ext->fault = WalkFault::Permission;
+  } else if (!hit || (access == AccessType::Store && !(hit->flags & Pte::D))) {
+    const WalkResult w = walker_.walk(ext->root, vpn, access);
+    cycles += w.cycles;
+    ext->walk_cycles = w.cycles;
+    if (w.fault != WalkFault::None) {
+      ext->fault = w.fault;
+    } else {
+      walked = TlbEntry{vpn, w.pte.ppn(), ext->asid, uint8_t(w.pte.raw & 0xff), uint8_t(w.level)};
+      if (l2_) l2_->fill(walked);
+      l1_->fill(walked);
+      hit = &walked;
+    }
+  }
+  if (ext->fault != WalkFault::None) {
+    ++stats_.faults;
+    delay += clock_.to_time(cycles);
+    trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+    return;
+  }
+
+  const PAddr pa = frame_addr(hit->translate(vpn)) | page_offset(va);
+  ext->paddr = pa;
+  delay += clock_.to_time(cycles);
+  trans.set_address(pa);
+  mem_socket->b_transport(trans, delay);
+  trans.set_address(va);
+}
+
+unsigned int Mmu::transport_dbg(tlm::tlm_generic_payload& trans) {
+  // Debug accesses are physical: the kernel and tests peek at memory through here.
+  return mem_socket->transport_dbg(trans);
+}
+
+void Mmu::sfence_all() {
+  ++stats_.sfence_all;
+  l1_->invalidate_all();
+  if (l2_) l2_->invalidate_all();
+  walker_.flush_pwc();
+}
+
+void Mmu::sfence_asid(Asid asid) {
+  ++stats_.sfence_asid;
+  l1_->invalidate_asid(asid);
+  if (l2_) l2_->invalidate_asid(asid);
+}
+
+void Mmu::sfence_page(Vpn vpn, Asid asid) {
+  ++stats_.sfence_page;
+  l1_->invalidate_page_asid(vpn, asid);
+  if (l2_) l2_->invalidate_page_asid(vpn, asid);
+}
+
+Cycles Mmu::SocketPteMemory::transfer(tlm::tlm_command cmd, PAddr pa, uint64_t& value) {
+  trans_.set_command(cmd);
+  trans_.set_address(pa);
+  trans_.set_data_ptr(reinterpret_cast<unsigned char*>(&value));
+  trans_.set_data_length(sizeof value);
+  trans_.set_streaming_width(sizeof value);
+  trans_.set_byte_enable_ptr(nullptr);
+  trans_.set_dmi_allowed(false);
+  trans_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  sc_core::sc_time t = sc_core::SC_ZERO_TIME;
+  mmu_.mem_socket->b_transport(trans_, t);
+  if (trans_.is_response_error()) {
+    // A PTE outside physical memory: the tables are corrupt, which is a model bug.
+    SC_REPORT_FATAL("/mmusim/mmu/ptw", ("page-table access outside memory: " + trans_.get_response_string()).c_str());
+  }
+  return mmu_.clock_.to_cycles(t);
+}
+
+uint64_t Mmu::SocketPteMemory::read_pte(PAddr pa, Cycles& delay) {
+  uint64_t v = 0;
+  delay += transfer(tlm::TLM_READ_COMMAND, pa, v);
+  return v;
+}
+
+void Mmu::SocketPteMemory::write_pte(PAddr pa, uint64_t value, Cycles& delay) {
+  delay += transfer(tlm::TLM_WRITE_COMMAND, pa, value);
+}
+
+void Mmu::report(StatsJson& out) const {
+  out["tlb.l1.hits"] = stats_.l1_hits;
+  out["tlb.l1.misses"] = stats_.l1_misses;
+  out["tlb.l2.hits"] = stats_.l2_hits;
+  out["tlb.l2.misses"] = stats_.l2_misses;
+  out["tlb.sfence_all"] = stats_.sfence_all;
+  out["tlb.sfence_asid"] = stats_.sfence_asid;
+  out["tlb.sfence_page"] = stats_.sfence_page;
+  const WalkerStats& w = walker_.stats();
+  out["ptw.walks"] = w.walks;
+  out["ptw.mem_reads"] = w.mem_reads;
+  out["ptw.mem_writes"] = w.mem_writes;
+  out["ptw.cycles"] = w.cycles;
+  out["ptw.pwc_hits"] = w.pwc_hits;
+  out["ptw.pwc_misses"] = w.pwc_misses;
+  out["mmu.faults"] = stats_.faults;
+}
+
+}  // namespace mmusim

@@ -1,0 +1,80 @@
+// The MMU: L1 and L2 TLB lookup, page walk on a miss, the protection check,
+// then the physical access forwarded to memory. Loosely timed: every step
+// annotates the transaction's delay, nothing waits.
+#pragma once
+#include <memory>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
+#include "common/clock.h"
+#include "common/stats_sink.h"
+#include "mmu/access_extension.h"
+#include "mmu/page_table_walker.h"
+#include "mmu/tlb_model.h"
+
+namespace mmusim {
+
+class Config;
+class Tlb;
+
+struct MmuStats {
+  uint64_t translations = 0, faults = 0;
+  uint64_t l1_hits = 0, l1_misses = 0, l2_hits = 0, l2_misses = 0;
+  uint64_t sfence_all = 0, sfence_asid = 0, sfence_page = 0;
+};
+
+class Mmu : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_target_socket<Mmu> cpu_socket;    // virtual accesses from the Cpu
+  tlm_utils::simple_initiator_socket<Mmu> mem_socket;  // physical accesses to PhysMem
+
+  Mmu(sc_core::sc_module_name name, const Config& cfg, const Clock& clock);
+  ~Mmu() override;
+
+  // TLB maintenance for the kernel (RISC-V sfence.vma flavours). Invalidate
+  // the L1 and the L2; a whole flush also empties the page-walk cache.
+  void sfence_all();
+  void sfence_asid(Asid asid);
+  void sfence_page(Vpn vpn, Asid asid);
+  // The kernel freed or changed a page-table page.
+  void flush_walk_cache() { walker_.flush_pwc(); }
+
+  // Swap the L1 TLB implementation (RTL adapter, lockstep pair).
+  void set_l1(std::unique_ptr<TlbModel> tlb);
+  TlbModel& l1() { return *l1_; }
+  TlbModel* l2() { return l2_.get(); }
+  PageTableWalker& walker() { return walker_; }
+  PagingMode mode() const { return mode_; }
+  const MmuStats& stats() const { return stats_; }
+  void report(StatsJson& out) const;
+
+ private:
+  // Reads and writes PTEs through mem_socket, one timed transaction each.
+  class SocketPteMemory final : public PteMemory {
+   public:
+    explicit SocketPteMemory(Mmu& mmu) : mmu_(mmu) {}
+    uint64_t read_pte(PAddr pa, Cycles& delay) override;
+    void write_pte(PAddr pa, uint64_t value, Cycles& delay) override;
+
+   private:
+    Cycles transfer(tlm::tlm_command cmd, PAddr pa, uint64_t& value);
+    Mmu& mmu_;
+    tlm::tlm_generic_payload trans_;
+  };
+
+  void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+  unsigned int transport_dbg(tlm::tlm_generic_payload& trans);
+
+  const Clock& clock_;
+  PagingMode mode_;
+  SocketPteMemory pte_mem_;
+  PageTableWalker walker_;
+  std::unique_ptr<TlbModel> l1_;
+  std::unique_ptr<TlbModel> l2_;  // null when tlb.l2.entries = 0
+  MmuStats stats_;
+};
+
+}  // namespace mmusim

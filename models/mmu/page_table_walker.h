@@ -1,0 +1,80 @@
+// Hardware page-table walker for RISC-V Sv39/Sv48: reads one PTE per level from
+// physical memory (timed), with an optional page-walk cache of non-leaf PTEs,
+// and sets the A/D bits of the leaf with a timed PTE write (Svadu behaviour).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "common/pte.h"
+#include "common/types.h"
+
+namespace mmusim {
+
+// How the walker reaches memory. Implemented over the Mmu's TLM socket in the
+// simulator and by mocks in tests. Each call is one memory access.
+class PteMemory {
+ public:
+  virtual ~PteMemory() = default;
+  virtual uint64_t read_pte(PAddr pa, Cycles& delay) = 0;
+  virtual void write_pte(PAddr pa, uint64_t value, Cycles& delay) = 0;
+};
+
+// Does a leaf PTE's R/W/X/U allow this user-mode access? (V must be set.)
+bool pte_permits(Pte pte, AccessType access);
+
+enum class WalkFault : uint8_t {
+  None,
+  NotValid,      // V = 0 at some level: nothing mapped (page absent)
+  Permission,    // leaf found but R/W/X/U forbid the access (e.g. write-protected)
+  Malformed,     // W without R, non-leaf at the last level, misaligned superpage
+};
+
+struct WalkResult {
+  WalkFault fault = WalkFault::None;
+  Pte pte;               // the leaf PTE (after the A/D update) when one was found
+  PAddr pte_addr = 0;    // where the leaf PTE lives
+  unsigned level = 0;    // level of the leaf: 0 = 4 KiB, 1 = 2 MiB, 2 = 1 GiB, 3 = 512 GiB
+  Cycles cycles = 0;     // memory time spent by this walk
+  unsigned mem_reads = 0;
+};
+
+struct WalkerStats {
+  uint64_t walks = 0, mem_reads = 0, mem_writes = 0, cycles = 0;
+  uint64_t pwc_hits = 0, pwc_misses = 0;
+};
+
+class PageTableWalker {
+ public:
+  PageTableWalker(PagingMode mode, unsigned pwc_entries, PteMemory& mem);
+
+  // Walks the tables rooted at frame `root` for `vpn`. On success (and on a
+  // Permission fault) `pte` is the leaf; A (and D for a store) are set in memory
+  // only when the access is permitted.
+  WalkResult walk(Ppn root, Vpn vpn, AccessType access);
+
+  // The kernel freed or rewrote a page-table page: forget cached non-leaf PTEs.
+  void flush_pwc();
+
+  PagingMode mode() const { return mode_; }
+  const WalkerStats& stats() const { return stats_; }
+
+ private:
+  struct PwcEntry {
+    Ppn root = 0;
+    Vpn prefix = 0;      // vpn >> (9 * (level + 1)): the pages this table covers
+    unsigned level = 0;  // level of the table this entry points to (0 = leaf table)
+    Ppn next = 0;        // frame of that table
+    uint64_t stamp = 0;  // LRU
+    bool valid = false;
+  };
+  const PwcEntry* pwc_find(Ppn root, Vpn vpn, unsigned level);
+  void pwc_insert(Ppn root, Vpn vpn, unsigned level, Ppn next);
+
+  PagingMode mode_;
+  PteMemory& mem_;
+  std::vector<PwcEntry> pwc_;
+  uint64_t pwc_clock_ = 0;
+  WalkerStats stats_;
+};
+
+}  // namespace mmusim

@@ -1,0 +1,80 @@
+// The C++ TLB: set-associative, ASID-tagged, with lru/plru/fifo/random replacement.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mmu/tlb_model.h"
+
+namespace mmusim {
+
+enum class ReplacementPolicy : uint8_t { Lru, Plru, Fifo, Random };
+ReplacementPolicy parse_policy(const std::string& name);  // throws std::invalid_argument
+
+struct TlbStats {
+  uint64_t hits = 0, misses = 0, fills = 0, evictions = 0;
+  uint64_t flush_all = 0, flush_asid = 0, flush_page = 0;
+};
+
+class Tlb final : public TlbModel {
+ public:
+  // entries must be a multiple of ways; sets = entries / ways; entries = ways is
+  // fully associative. plru needs a power-of-two number of ways.
+  Tlb(std::string name, unsigned entries, unsigned ways, Cycles latency,
+      ReplacementPolicy policy, uint64_t seed);
+
+  const TlbEntry* lookup(Vpn vpn, Asid asid) override;
+  void fill(const TlbEntry& e) override;
+  void invalidate_all() override;
+  void invalidate_asid(Asid asid) override;
+  void invalidate_page(Vpn vpn) override;
+  void invalidate_page_asid(Vpn vpn, Asid asid) override;
+  Cycles latency() const override { return latency_; }
+  unsigned entries() const override { return entries_; }
+
+  // The way fill() would choose for a new page vpn (of size `level`) right now:
+  // the lowest invalid way of its set, else the policy's victim. Does not change
+  // any state (random: the next draw, without consuming it). For lockstep checks.
+  unsigned victim_way(Vpn vpn, unsigned level = 0) const;
+  unsigned set_of(Vpn vpn, unsigned level = 0) const;
+  const TlbStats& stats() const { return stats_; }
+  const std::string& name() const { return name_; }
+  // Read-only view of one slot (tests, lockstep): nullptr if invalid.
+  const TlbEntry* slot(unsigned set, unsigned way) const;
+  unsigned ways() const { return ways_; }
+  unsigned sets() const { return sets_; }
+  ReplacementPolicy policy() const { return policy_; }
+
+ private:
+  struct Slot {
+    TlbEntry entry;
+    uint64_t stamp = 0;  // lru: value of clock_ at the last hit or fill
+    bool valid = false;
+  };
+  Slot& at(unsigned set, unsigned way) { return slots_[size_t{set} * ways_ + way]; }
+  const Slot& at(unsigned set, unsigned way) const { return slots_[size_t{set} * ways_ + way]; }
+  void touch(unsigned set, unsigned way);          // a hit or fill: lru / plru update
+  unsigned choose_victim(unsigned set) const;      // invalid first, then the policy
+  void drop(Slot& s);                              // invalidate one valid slot
+  static uint64_t rng_next(uint64_t state);        // xorshift64* state step
+  static unsigned rng_pick(uint64_t state, unsigned ways);  // way from a stepped state
+
+  std::string name_;
+  unsigned entries_;
+  unsigned ways_;
+  unsigned sets_;
+  uint64_t set_mask_;       // sets_ - 1 when sets_ is a power of two
+  bool sets_pow2_;
+  Cycles latency_;
+  ReplacementPolicy policy_;
+  std::vector<Slot> slots_;           // set-major: slot (set, way) at set * ways + way
+  std::vector<uint8_t> plru_;         // plru: (ways - 1) tree bits per set, one byte each
+  std::vector<unsigned> fifo_next_;   // fifo: per-set round-robin pointer
+  uint64_t clock_ = 0;                // lru stamp source
+  uint64_t rng_;                      // random: xorshift64* state (never 0)
+  unsigned level_count_[4] = {0, 0, 0, 0};  // valid entries per page level
+  TlbStats stats_;
+};
+
+}  // namespace mmusim

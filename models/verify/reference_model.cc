@@ -1,0 +1,157 @@
+#include "verify/reference_model.h"
+
+#include <cstring>
+#include <vector>
+
+namespace mmusim {
+
+ReferenceModel::Proc& ReferenceModel::proc(Pid pid) { return procs_[pid]; }
+
+void ReferenceModel::spawn(Pid pid) {
+  drop_cache();
+  procs_[pid] = Proc{};
+}
+
+void ReferenceModel::remove(Pid pid) {
+  drop_cache();
+  procs_.erase(pid);
+}
+
+void ReferenceModel::exec(Pid pid) { spawn(pid); }
+
+void ReferenceModel::fork(Pid parent, Pid child) {
+  drop_cache();
+  Proc copy = proc(parent);  // page references are shared until someone writes
+  procs_[child] = std::move(copy);
+}
+
+const ReferenceModel::Region* ReferenceModel::find(const Proc& p, VAddr va) const {
+  auto it = p.regions.upper_bound(va);
+  if (it == p.regions.begin()) return nullptr;
+  --it;
+  return va < it->second.end ? &it->second : nullptr;
+}
+
+void ReferenceModel::split(Proc& p, VAddr at) {
+  const Region* r = find(p, at);
+  if (!r || r->start == at) return;
+  Region hi = *r;
+  hi.start = at;
+  hi.pgoff = r->pgoff + ((at - r->start) >> kPageShift);
+  p.regions[r->start].end = at;
+  p.regions.emplace(at, hi);
+}
+
+void ReferenceModel::mmap(Pid pid, VAddr va, uint64_t len, Perms perms, bool shared) {
+  drop_cache();
+  Region r;
+  r.start = va;
+  r.end = va + len;
+  r.perms = perms;
+  if (shared) r.shared = std::make_shared<SharedRegion>();
+  proc(pid).regions.emplace(va, r);
+}
+
+void ReferenceModel::munmap(Pid pid, VAddr va, uint64_t len) {
+  drop_cache();
+  Proc& p = proc(pid);
+  split(p, va);
+  split(p, va + len);
+  for (auto it = p.regions.lower_bound(va); it != p.regions.end() && it->second.start < va + len;)
+    it = p.regions.erase(it);
+  for (Vpn v = vpn_of(va); v < vpn_of(va + len); ++v) p.pages.erase(v);
+}
+
+void ReferenceModel::mprotect(Pid pid, VAddr va, uint64_t len, Perms perms) {
+  drop_cache();
+  Proc& p = proc(pid);
+  split(p, va);
+  split(p, va + len);
+  for (auto it = p.regions.lower_bound(va); it != p.regions.end() && it->second.start < va + len; ++it)
+    it->second.perms = perms;
+}
+
+bool ReferenceModel::permits(Pid pid, VAddr va, unsigned size, AccessType access) const {
+  auto pit = procs_.find(pid);
+  if (pit == procs_.end()) return false;
+  for (VAddr a : {va, va + size - 1}) {
+    const Region* r = find(pit->second, a);
+    if (!r) return false;
+    const bool ok = access == AccessType::Store ? r->perms.w
+                    : access == AccessType::Load ? r->perms.r
+                                                 : r->perms.x;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+const ReferenceModel::Page* ReferenceModel::page_for_read(Proc& p, VAddr va) {
+  const Region* r = find(p, va);
+  if (r && r->shared) {
+    auto it = r->shared->pages.find(r->pgoff + ((va - r->start) >> kPageShift));
+    return it == r->shared->pages.end() ? nullptr : it->second.get();
+  }
+  auto it = p.pages.find(vpn_of(va));
+  return it == p.pages.end() ? nullptr : it->second.get();
+}
+
+ReferenceModel::Page& ReferenceModel::page_for_write(Proc& p, VAddr va) {
+  const Region* r = find(p, va);
+  PageRef* ref;
+  if (r && r->shared) {
+    ref = &r->shared->pages[r->pgoff + ((va - r->start) >> kPageShift)];
+  } else {
+    ref = &p.pages[vpn_of(va)];
+    // Private memory: the other holders keep the old contents.
+    if (*ref && ref->use_count() > 1) *ref = std::make_shared<Page>(**ref);
+  }
+  if (!*ref) {
+    *ref = std::make_shared<Page>();
+    (*ref)->fill(0);
+  }
+  return **ref;
+}
+
+uint64_t ReferenceModel::load(Pid pid, VAddr va, unsigned size) {
+  uint8_t bytes[8] = {};
+  Proc* p = nullptr;
+  for (unsigned i = 0; i < size;) {
+    const VAddr a = va + i;
+    const unsigned n = unsigned(std::min<uint64_t>(size - i, kPageSize - page_offset(a)));
+    const Page* page;
+    if (cache_page_ && cache_pid_ == pid && cache_vpn_ == vpn_of(a)) {
+      page = cache_page_;
+    } else {
+      if (!p) p = &proc(pid);
+      page = page_for_read(*p, a);
+      if (page) {
+        cache_pid_ = pid, cache_vpn_ = vpn_of(a), cache_writable_ = false;
+        cache_page_ = const_cast<Page*>(page);
+      }
+    }
+    if (page) std::memcpy(bytes + i, page->data() + page_offset(a), n);
+    i += n;
+  }
+  uint64_t v = 0;
+  for (unsigned i = size; i-- > 0;) v = v << 8 | bytes[i];
+  return v;
+}
+
+void ReferenceModel::store(Pid pid, VAddr va, unsigned size, uint64_t value) {
+  Proc& p = proc(pid);
+  for (unsigned i = 0; i < size;) {
+    const VAddr a = va + i;
+    const unsigned n = unsigned(std::min<uint64_t>(size - i, kPageSize - page_offset(a)));
+    Page* page;
+    if (cache_page_ && cache_writable_ && cache_pid_ == pid && cache_vpn_ == vpn_of(a)) {
+      page = cache_page_;
+    } else {
+      page = &page_for_write(p, a);
+      cache_pid_ = pid, cache_vpn_ = vpn_of(a), cache_page_ = page, cache_writable_ = true;
+    }
+    for (unsigned k = 0; k < n; ++k) page->data()[page_offset(a) + k] = uint8_t(value >> (8 * (i + k)));
+    i += n;
+  }
+}
+
+}  // namespace mmusim

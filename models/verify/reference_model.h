@@ -1,0 +1,67 @@
+// The reference model: what every load must return, computed without an MMU.
+// Each process's memory is its own plain page map (fork gives the child an
+// exact copy, shared with the parent only until one of them writes, which is
+// host-side bookkeeping, not the simulated mechanism); `shared` mappings are
+// one page map seen by every process that maps them. It also knows from its
+// own VMAs which accesses must segfault.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <unordered_map>
+
+#include "common/types.h"
+
+namespace mmusim {
+
+class ReferenceModel {
+ public:
+  void spawn(Pid pid);
+  void remove(Pid pid);  // exit, segfault, OOM kill
+  void exec(Pid pid);
+  void fork(Pid parent, Pid child);
+  void mmap(Pid pid, VAddr va, uint64_t len, Perms perms, bool shared);
+  void munmap(Pid pid, VAddr va, uint64_t len);
+  void mprotect(Pid pid, VAddr va, uint64_t len, Perms perms);
+
+  // Whether the VMAs allow the whole access.
+  bool permits(Pid pid, VAddr va, unsigned size, AccessType access) const;
+  uint64_t load(Pid pid, VAddr va, unsigned size);
+  void store(Pid pid, VAddr va, unsigned size, uint64_t value);
+
+ private:
+  using Page = std::array<uint8_t, kPageSize>;
+  using PageRef = std::shared_ptr<Page>;
+  struct SharedRegion {
+    std::unordered_map<uint64_t, PageRef> pages;  // by page index in the region
+  };
+  struct Region {
+    VAddr start = 0, end = 0;
+    Perms perms;
+    std::shared_ptr<SharedRegion> shared;
+    uint64_t pgoff = 0;
+  };
+  struct Proc {
+    std::map<VAddr, Region> regions;
+    std::unordered_map<Vpn, PageRef> pages;  // private pages written so far
+  };
+
+  Proc& proc(Pid pid);
+  const Region* find(const Proc& p, VAddr va) const;
+  void split(Proc& p, VAddr at);
+  // The page backing va for reading (nullptr: zeroes) or for writing.
+  const Page* page_for_read(Proc& p, VAddr va);
+  Page& page_for_write(Proc& p, VAddr va);
+
+  std::unordered_map<Pid, Proc> procs_;
+  // One-entry cache of the last page read or written (the common case: a run
+  // of accesses to one page). Reset by anything that changes a page map.
+  Pid cache_pid_ = 0;
+  Vpn cache_vpn_ = 0;
+  Page* cache_page_ = nullptr;
+  bool cache_writable_ = false;
+  void drop_cache() { cache_page_ = nullptr; }
+};
+
+}  // namespace mmusim

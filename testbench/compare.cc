@@ -1,0 +1,119 @@
+#include "compare.h"
+
+#include <fmt/format.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "common/config.h"
+#include "common/error.h"
+#include "run.h"
+
+namespace mmusim {
+
+namespace {
+
+std::string temp_path(const char* what) {
+  char buf[] = "/tmp/mmusim-XXXXXX";
+  const int fd = mkstemp(buf);
+  if (fd < 0) throw UserError(fmt::format("cannot create a temporary file for {}", what));
+  close(fd);
+  return buf;
+}
+
+// Runs one policy in a child process; its statistics come back through a file.
+int run_child(Config cfg, RunOptions opts, const std::string& policy, StatsJson& stats, std::string& error) {
+  cfg.set("kernel.fork_policy", policy);
+  opts.progress = false;
+  if (!opts.faults_csv.empty()) opts.faults_csv += "." + policy;
+  const std::string out = temp_path("statistics");
+  std::cout.flush();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw UserError("--compare: fork failed");
+  if (pid == 0) {
+    RunResult r = run_simulation(cfg, opts);
+    StatsJson msg{{"exit_code", r.exit_code}, {"error", r.error}, {"stats", r.stats}};
+    std::ofstream(out) << msg.dump();
+    std::_Exit(r.exit_code);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  std::ifstream in(out);
+  StatsJson msg;
+  try {
+    msg = StatsJson::parse(in);
+  } catch (const nlohmann::json::exception&) {
+    std::remove(out.c_str());
+    throw UserError(fmt::format("--compare: the {} run died (status {})", policy, status));
+  }
+  std::remove(out.c_str());
+  stats = msg["stats"];
+  error = msg["error"].get<std::string>();
+  return msg["exit_code"].get<int>();
+}
+
+}  // namespace
+
+int run_compare(const Config& cfg, const RunOptions& base, const std::string& stats_file, bool quiet) {
+  RunOptions opts = base;
+  std::string stdin_copy;
+  if (opts.trace == "-") {  // standard input can be read once: keep a copy for both runs
+    stdin_copy = temp_path("standard input");
+    std::ofstream out(stdin_copy, std::ios::binary);
+    out << std::cin.rdbuf();
+    opts.trace = stdin_copy;
+  }
+  StatsJson eager, cow;
+  std::string eager_err, cow_err;
+  const int rc_eager = run_child(cfg, opts, "eager", eager, eager_err);
+  const int rc_cow = rc_eager == 2 ? 2 : run_child(cfg, opts, "cow", cow, cow_err);
+  if (!stdin_copy.empty()) std::remove(stdin_copy.c_str());
+  if (rc_eager == 2 || rc_cow == 2) throw UserError(rc_eager == 2 ? eager_err : cow_err);
+  if (!eager_err.empty()) std::cerr << "mmusim (eager): " << eager_err << "\n";
+  if (!cow_err.empty()) std::cerr << "mmusim (cow): " << cow_err << "\n";
+  if (!stats_file.empty()) write_file_atomically(stats_file, StatsJson{{"eager", eager}, {"cow", cow}}.dump(2) + "\n");
+  if (!quiet) std::cout << format_comparison(eager, cow);
+  return std::max(rc_eager, rc_cow);
+}
+
+std::string format_comparison(const StatsJson& e, const StatsJson& c) {
+  auto u = [](const StatsJson& s, const char* k) { return s.value(k, uint64_t{0}); };
+  auto cow_faults = [&](const StatsJson& s) {
+    return u(s, "faults.cow_copy") + u(s, "faults.cow_reuse") + u(s, "faults.cow_zero");
+  };
+  auto mib = [](uint64_t bytes) { return fmt::format("{:.1f} MiB", double(bytes) / (1 << 20)); };
+  auto ratio = [](double a, double b) { return b > 0 ? fmt::format("{:.2f}x", a / b) : std::string("-"); };
+  std::string out;
+  out += "Copy-on-Write vs Normal Copying (measured)\n";
+  out += fmt::format("| {:<26} | {:<34} | {:<34} |\n", "Feature", "Normal Copy (eager)", "Copy-on-Write");
+  out += fmt::format("|{:-<28}|{:-<36}|{:-<36}|\n", "", "", "");
+  auto row = [&](const std::string& name, const std::string& a, const std::string& b) {
+    out += fmt::format("| {:<26} | {:<34} | {:<34} |\n", name, a, b);
+  };
+  row("Memory copied",
+      fmt::format("{} at fork", mib(u(e, "memory.bytes_copied_eager"))),
+      fmt::format("{} on first write", mib(u(c, "memory.bytes_copied_cow"))));
+  row("Pages copied", fmt::format("{}", u(e, "memory.bytes_copied") / 4096),
+      fmt::format("{} ({} COW copy faults)", u(c, "memory.bytes_copied") / 4096, u(c, "faults.cow_copy")));
+  row("Process creation (fork)",
+      fmt::format("{} cycles ({} forks)", u(e, "fork.cycles"), u(e, "fork.count")),
+      fmt::format("{} cycles ({} forks)", u(c, "fork.cycles"), u(c, "fork.count")));
+  row("Memory usage (peak)",
+      fmt::format("{} frames ({} data)", u(e, "memory.frames_peak"), u(e, "memory.data_frames_peak")),
+      fmt::format("{} frames ({} data)", u(c, "memory.frames_peak"), u(c, "memory.data_frames_peak")));
+  row("Overhead: fault handling",
+      fmt::format("{} cycles in {} write faults", u(e, "faults.cycles"), cow_faults(e)),
+      fmt::format("{} cycles in {} write faults", u(c, "faults.cycles"), cow_faults(c)));
+  row("Total simulated time", fmt::format("{} cycles", u(e, "sim.cycles")), fmt::format("{} cycles", u(c, "sim.cycles")));
+  out += fmt::format("COW/eager: fork time {}, peak memory {}, bytes copied {}, total time {}\n",
+                     ratio(double(u(c, "fork.cycles")), double(u(e, "fork.cycles"))),
+                     ratio(double(u(c, "memory.frames_peak")), double(u(e, "memory.frames_peak"))),
+                     ratio(double(u(c, "memory.bytes_copied")), double(u(e, "memory.bytes_copied"))),
+                     ratio(double(u(c, "sim.cycles")), double(u(e, "sim.cycles"))));
+  return out;
+}
+
+}  // namespace mmusim

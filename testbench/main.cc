@@ -1,0 +1,132 @@
+// mmusim: the command line (spec/interface.md).
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <systemc>
+
+#include "common/config.h"
+#include "common/error.h"
+#include "compare.h"
+#include "run.h"
+
+using namespace mmusim;
+
+namespace {
+
+constexpr int kExitBadInput = 2;
+
+// Compares a run's statistics with the expected ones of a scenario: a JSON
+// object {"stats": {key: value}} (or just {key: value}). Prints each difference.
+int check_stats(const std::string& path, const StatsJson& stats) {
+  std::ifstream in(path);
+  if (!in) throw UserError(fmt::format("{}: cannot read", path));
+  StatsJson expected;
+  try {
+    expected = StatsJson::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw UserError(fmt::format("{}: {}", path, e.what()));
+  }
+  if (expected.contains("stats")) expected = expected["stats"];
+  int bad = 0;
+  for (const auto& [key, want] : expected.items()) {
+    if (!stats.contains(key)) {
+      std::cerr << fmt::format("{}: statistic '{}' does not exist\n", path, key);
+      ++bad;
+      continue;
+    }
+    const auto& got = stats[key];
+    const bool same = want.is_number_float() || got.is_number_float()
+                          ? std::abs(got.get<double>() - want.get<double>()) <= 1e-6 * std::max(1.0, std::abs(want.get<double>()))
+                          : got == want;
+    if (!same) {
+      std::cerr << fmt::format("{}: {} is {}, expected {}\n", path, key, got.dump(), want.dump());
+      ++bad;
+    }
+  }
+  return bad ? 1 : 0;
+}
+
+}  // namespace
+
+int sc_main(int argc, char* argv[]) {
+  CLI::App app{"mmusim: a cycle-approximate model of an MMU and the kernel code behind copy-on-write fork"};
+  app.set_version_flag("--version", std::string("mmusim ") + MMUSIM_VERSION);
+  std::string config_file, stats_file, faults_file, vcd_file, check_file, trace;
+  std::vector<std::string> sets;
+  std::string fork_policy, tlb_impl;
+  bool compare = false, quiet = false, print_config = false, check_each_step = false;
+  app.add_option("-c,--config", config_file, "TOML configuration file");
+  app.add_option("--set", sets, "override one configuration key: KEY=VALUE (repeatable, after --config)");
+  app.add_option("--fork-policy", fork_policy, "same as --set kernel.fork_policy=...")->check(CLI::IsMember({"cow", "eager"}));
+  app.add_option("--tlb", tlb_impl, "same as --set tlb.impl=...")->check(CLI::IsMember({"model", "rtl", "lockstep"}));
+  app.add_option("--stats", stats_file, "write all statistics as JSON to FILE");
+  app.add_option("--faults", faults_file, "write one CSV row per page fault with its latency breakdown");
+  app.add_option("--vcd", vcd_file, "write a waveform (VCD) of the model's main signals");
+  app.add_flag("--compare", compare, "run the trace under eager copy and copy-on-write and compare them");
+  app.add_flag("-q,--quiet", quiet, "no summary and no progress on the terminal");
+  app.add_flag("--print-config", print_config, "print the effective configuration with descriptions and exit");
+  app.add_option("--check-stats", check_file, "compare the statistics with an expected JSON file (exit 1 on a difference)");
+  app.add_flag("--check-invariants", check_each_step, "check the kernel's invariants after every trace line (slow)");
+  app.add_option("TRACE", trace, "trace file (plain, .gz or .zst; - for standard input)");
+  app.footer("Exit status: 0 ok, 1 a verification failed, 2 bad usage, configuration or trace.\n"
+             "Configuration keys: mmusim --print-config");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitBadInput;
+  }
+
+  try {
+    Config cfg;
+    if (!config_file.empty()) cfg.load_file(config_file);
+    for (const auto& s : sets) cfg.set(s);
+    if (!fork_policy.empty()) cfg.set("kernel.fork_policy", fork_policy);
+    if (!tlb_impl.empty()) cfg.set("tlb.impl", tlb_impl);
+    cfg.validate();
+    if (cfg.str("tlb.impl") != "model")
+      throw UserError(fmt::format("tlb.impl = {}: this build has no RTL TLB yet (only 'model')", cfg.str("tlb.impl")));
+    if (!vcd_file.empty()) throw UserError("--vcd: this build has no RTL TLB, whose signals the waveform records");
+    if (print_config) {
+      std::cout << cfg.to_toml(true);
+      return 0;
+    }
+    if (trace.empty()) throw UserError("no trace given (mmusim [options] TRACE; see --help)");
+
+    RunOptions opts;
+    opts.trace = trace;
+    opts.faults_csv = faults_file;
+    opts.progress = !quiet && isatty(STDERR_FILENO);
+    opts.check_each_step = check_each_step;
+
+    if (compare) return run_compare(cfg, opts, stats_file, quiet);
+
+    RunResult r = run_simulation(cfg, opts);
+    if (r.exit_code == kExitBadInput) {
+      std::cerr << "mmusim: " << r.error << "\n";
+      return kExitBadInput;
+    }
+    int rc = r.exit_code;
+    if (!stats_file.empty()) write_file_atomically(stats_file, r.stats.dump(2) + "\n");
+    if (!quiet) std::cout << format_summary(r.stats);
+    if (!check_file.empty()) rc = std::max(rc, check_stats(check_file, r.stats));
+    return rc;
+  } catch (const UserError& e) {
+    std::cerr << "mmusim: " << e.what() << "\n";
+    return kExitBadInput;
+  }
+}
+
+// Our own main, ahead of libsystemc's: SystemC reads SC_COPYRIGHT_MESSAGE before
+// sc_main runs, and its banner on every run would only be noise.
+int main(int argc, char* argv[]) {
+  setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 0);
+  return sc_core::sc_elab_and_sim(argc, argv);
+}

@@ -1,0 +1,198 @@
+#include "run.h"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "common/config.h"
+#include "common/error.h"
+#include "cpu/trace_reader.h"
+#include "top.h"
+
+namespace mmusim {
+
+namespace {
+
+// The per-fault CSV is streamed to a temporary file during the run and moved
+// into place only when the run did not fail on bad input.
+class FaultCsv {
+ public:
+  explicit FaultCsv(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp") {
+    out_.open(tmp_, std::ios::trunc);
+    if (!out_) throw UserError(fmt::format("{}: cannot write", path_));
+    out_ << "cycle,pid,va,kind,total,trap_entry,walk,handler,alloc,copy,pte_update,tlb_flush,trap_exit\n";
+  }
+  ~FaultCsv() {
+    if (!committed_) std::remove(tmp_.c_str());
+  }
+  void add(const FaultRecord& r) {
+    const FaultBreakdown& b = r.cost;
+    fmt::print(out_, "{},{},{:#x},{},{},{},{},{},{},{},{},{},{}\n", r.cycle, r.pid, r.va, to_string(r.kind),
+               b.total(), b.trap_entry, b.walk, b.handler, b.alloc, b.copy, b.pte_update, b.tlb_flush, b.trap_exit);
+  }
+  void commit() {
+    out_.close();
+    if (!out_ || std::rename(tmp_.c_str(), path_.c_str()) != 0)
+      throw UserError(fmt::format("{}: cannot write", path_));
+    committed_ = true;
+  }
+
+ private:
+  std::string path_, tmp_;
+  std::ofstream out_;
+  bool committed_ = false;
+};
+
+class Progress {
+ public:
+  explicit Progress(const TraceReader& trace) : trace_(trace), start_(Clock::now()) {}
+  void update(uint64_t records) {
+    const double t = std::chrono::duration<double>(Clock::now() - start_).count();
+    if (t < 1.5) return;
+    std::string eta;
+    if (trace_.input_size() > 0 && trace_.input_bytes_consumed() > 0) {
+      const double frac = double(trace_.input_bytes_consumed()) / double(trace_.input_size());
+      if (frac > 0 && frac <= 1) eta = fmt::format(", ETA {:.0f} s", t / frac - t);
+    }
+    fmt::print(stderr, "\r{} lines, {:.2f} M records/s{}   ", records, double(records) / t / 1e6, eta);
+    shown_ = true;
+  }
+  ~Progress() {
+    if (shown_) fmt::print(stderr, "\n");
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  const TraceReader& trace_;
+  Clock::time_point start_;
+  bool shown_ = false;
+};
+
+}  // namespace
+
+RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
+  RunResult result;
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    TraceReader trace(opts.trace);
+    std::unique_ptr<FaultCsv> csv;
+    if (!opts.faults_csv.empty()) csv = std::make_unique<FaultCsv>(opts.faults_csv);
+    Top top("top", cfg, trace);
+    if (csv) top.kernel.set_fault_observer([&](const FaultRecord& r) { csv->add(r); });
+    std::unique_ptr<Progress> progress;
+    if (opts.progress) {
+      progress = std::make_unique<Progress>(trace);
+      top.cpu.on_progress = [&](uint64_t n) { progress->update(n); };
+    }
+    std::string invariant_error;
+    if (opts.after_record || opts.check_each_step) {
+      top.cpu.after_record = [&](const TraceRecord& rec) {
+        if (opts.check_each_step && invariant_error.empty()) {
+          try {
+            top.kernel.check_invariants();
+          } catch (const std::logic_error& e) {
+            invariant_error = fmt::format("{}: {}", trace.where(rec.line), e.what());
+          }
+        }
+        if (opts.after_record) opts.after_record(top, rec);
+      };
+    }
+    sc_core::sc_start();
+    progress.reset();
+    if (!top.cpu.error().empty()) throw UserError(top.cpu.error());
+
+    if (invariant_error.empty()) {
+      try {
+        top.kernel.check_invariants();
+        if (top.kernel.live_processes() == 0 && top.kernel.frames().stats().in_use != 0)
+          throw std::logic_error(fmt::format("all processes exited but {} frames are in use",
+                                             top.kernel.frames().stats().in_use));
+      } catch (const std::logic_error& e) {
+        invariant_error = e.what();
+      }
+    }
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    StatsJson& s = result.stats;
+    s["mmusim.version"] = MMUSIM_VERSION;
+    s["config.fork_policy"] = cfg.str("kernel.fork_policy");
+    top.report(s);
+    s["sim.wall_seconds"] = wall;
+    s["sim.accesses_per_second"] = wall > 0 ? double(top.cpu.stats().accesses) / wall : 0.0;
+    s["lockstep.lookups"] = 0;
+    s["lockstep.divergences"] = 0;
+    s["verify.invariant_failures"] = invariant_error.empty() ? 0 : 1;
+    if (!invariant_error.empty()) {
+      result.error = invariant_error;
+      std::cerr << "mmusim: " << invariant_error << "\n";
+    }
+    if (top.cpu.stats().mismatches > 0 || !invariant_error.empty()) result.exit_code = 1;
+    if (csv) csv->commit();
+  } catch (const UserError& e) {
+    result.exit_code = 2;
+    result.error = e.what();
+    result.stats = StatsJson();
+  }
+  return result;
+}
+
+void write_file_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
+    if (!out) throw UserError(fmt::format("{}: cannot write", path));
+    out << text;
+    if (!out.flush()) {
+      std::remove(tmp.c_str());
+      throw UserError(fmt::format("{}: cannot write", path));
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw UserError(fmt::format("{}: cannot write", path));
+  }
+}
+
+std::string format_summary(const StatsJson& s) {
+  auto u = [&](const char* k) { return s.value(k, uint64_t{0}); };
+  auto rate = [&](const char* hits, const char* misses) {
+    const double h = double(u(hits)), m = double(u(misses));
+    return h + m > 0 ? fmt::format("{:.2f}%", 100.0 * h / (h + m)) : std::string("-");
+  };
+  std::string out;
+  out += fmt::format("mmusim {}: {} policy\n", s.value("mmusim.version", ""), s.value("config.fork_policy", ""));
+  out += fmt::format("  cycles              {}\n", u("sim.cycles"));
+  out += fmt::format("  accesses            {} ({} loads, {} stores)\n", u("sim.accesses"), u("sim.loads"), u("sim.stores"));
+  out += fmt::format("  trace lines         {} ({} skipped)\n", u("trace.lines"), u("trace.skipped_lines"));
+  out += fmt::format("  TLB L1 hit rate     {} ({} hits, {} misses)\n", rate("tlb.l1.hits", "tlb.l1.misses"),
+                     u("tlb.l1.hits"), u("tlb.l1.misses"));
+  out += fmt::format("  TLB L2 hit rate     {} ({} hits, {} misses)\n", rate("tlb.l2.hits", "tlb.l2.misses"),
+                     u("tlb.l2.hits"), u("tlb.l2.misses"));
+  out += fmt::format("  page walks          {} ({} PTE reads, {} cycles)\n", u("ptw.walks"), u("ptw.mem_reads"),
+                     u("ptw.cycles"));
+  out += "  faults              count      mean cycles   p99 cycles\n";
+  for (const char* k : {"demand_zero", "cow_zero", "cow_copy", "cow_reuse", "shared_map"}) {
+    const std::string p = fmt::format("faults.latency.{}", k);
+    out += fmt::format("    {:<16}  {:>9}  {:>12.1f}  {:>11}\n", k, s.value(p + ".count", uint64_t{0}),
+                       s.value(p + ".mean", 0.0), s.value(p + ".p99", uint64_t{0}));
+  }
+  out += fmt::format("    {:<16}  {:>9}\n", "segv", u("faults.segv"));
+  out += fmt::format("  forks               {} ({} failed, {} cycles, {} PTEs copied)\n", u("fork.count"),
+                     u("fork.failed"), u("fork.cycles"), u("fork.ptes_copied"));
+  out += fmt::format("  frames              {} in use at the end, {} at the peak ({} data, {} page tables)\n",
+                     u("memory.frames_in_use"), u("memory.frames_peak"), u("memory.data_frames_peak"),
+                     u("memory.pt_frames_peak"));
+  out += fmt::format("  bytes copied        {}\n", u("memory.bytes_copied"));
+  out += fmt::format("  OOM kills           {}\n", u("kernel.oom_kills"));
+  out += fmt::format("  verification        {} loads checked, {} mismatches\n", u("verify.loads_checked"),
+                     u("verify.mismatches"));
+  out += fmt::format("  host                {:.3f} s, {:.2f} M accesses/s\n", s.value("sim.wall_seconds", 0.0),
+                     s.value("sim.accesses_per_second", 0.0) / 1e6);
+  return out;
+}
+
+}  // namespace mmusim

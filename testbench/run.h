@@ -1,0 +1,40 @@
+// One simulation run from a validated configuration and a trace: elaborate,
+// simulate, check, collect statistics. SystemC elaborates once per process,
+// so a process runs at most one simulation (--compare forks for the second).
+#pragma once
+#include <functional>
+#include <string>
+
+#include "common/stats_sink.h"
+
+namespace mmusim {
+
+class Config;
+class Top;
+struct TraceRecord;
+
+struct RunOptions {
+  std::string trace;        // path, or "-" for standard input
+  std::string faults_csv;   // if set: per-fault CSV, written whole or not at all
+  bool progress = false;    // progress lines on standard error
+  bool check_each_step = false;  // kernel invariants after every record (slow)
+  // Tests: called after every record with the whole model.
+  std::function<void(Top&, const TraceRecord&)> after_record;
+};
+
+struct RunResult {
+  int exit_code = 0;        // 0 ok, 1 verification failed, 2 bad input
+  std::string error;        // the message for exit code 2 (or an invariant failure)
+  StatsJson stats;          // every statistic; empty on exit code 2
+};
+
+RunResult run_simulation(const Config& cfg, const RunOptions& opts);
+
+// The terminal summary of a run's statistics.
+std::string format_summary(const StatsJson& stats);
+
+// Writes `text` to `path` atomically (temporary file, then rename).
+// Throws UserError naming the path if it cannot.
+void write_file_atomically(const std::string& path, const std::string& text);
+
+}  // namespace mmusim
