@@ -62,7 +62,8 @@ int sc_main(int argc, char* argv[]) {
   std::string fork_policy, tlb_impl;
   bool compare = false, quiet = false, print_config = false, check_each_step = false;
   app.add_option("-c,--config", config_file, "TOML configuration file");
-  app.add_option("--set", sets, "override one configuration key: KEY=VALUE (repeatable, after --config)");
+  app.add_option("--set", sets, "override one configuration key: KEY=VALUE (repeatable, after --config)")
+      ->allow_extra_args(false);
   app.add_option("--fork-policy", fork_policy, "same as --set kernel.fork_policy=...")->check(CLI::IsMember({"cow", "eager"}));
   app.add_option("--tlb", tlb_impl, "same as --set tlb.impl=...")->check(CLI::IsMember({"model", "rtl", "lockstep"}));
   app.add_option("--stats", stats_file, "write all statistics as JSON to FILE");

@@ -150,6 +150,8 @@ void Cpu::access(const TraceRecord& rec) {
   ++stats_.loads;
   uint64_t value = 0;
   for (unsigned i = size; i-- > 0;) value = value << 8 | data[i];
+  for (uint64_t word : {rec.line, value})
+    for (unsigned i = 0; i < 8; ++i) stats_.load_hash = (stats_.load_hash ^ ((word >> (8 * i)) & 0xff)) * 1099511628211ull;
   bool checked = false;
   if (ref_ && legal) {
     checked = true;
@@ -210,6 +212,7 @@ void Cpu::report(StatsJson& out) const {
   out["trace.skipped_lines"] = stats_.skipped_lines;
   out["verify.loads_checked"] = stats_.loads_checked;
   out["verify.mismatches"] = stats_.mismatches;
+  out["verify.load_hash"] = fmt::format("{:016x}", stats_.load_hash);
 }
 
 }  // namespace mmusim

@@ -72,11 +72,20 @@ void ReferenceModel::mprotect(Pid pid, VAddr va, uint64_t len, Perms perms) {
 }
 
 bool ReferenceModel::permits(Pid pid, VAddr va, unsigned size, AccessType access) const {
-  auto pit = procs_.find(pid);
-  if (pit == procs_.end()) return false;
+  const Proc* proc = nullptr;
   for (VAddr a : {va, va + size - 1}) {
-    const Region* r = find(pit->second, a);
-    if (!r) return false;
+    const Region* r = region_cache_;
+    if (!r || region_cache_pid_ != pid || a < r->start || a >= r->end) {
+      if (!proc) {
+        auto pit = procs_.find(pid);
+        if (pit == procs_.end()) return false;
+        proc = &pit->second;
+      }
+      r = find(*proc, a);
+      if (!r) return false;
+      region_cache_pid_ = pid;
+      region_cache_ = r;
+    }
     const bool ok = access == AccessType::Store ? r->perms.w
                     : access == AccessType::Load ? r->perms.r
                                                  : r->perms.x;

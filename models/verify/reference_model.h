@@ -61,7 +61,13 @@ class ReferenceModel {
   Vpn cache_vpn_ = 0;
   Page* cache_page_ = nullptr;
   bool cache_writable_ = false;
-  void drop_cache() { cache_page_ = nullptr; }
+  // And of the last region an access was checked against.
+  mutable Pid region_cache_pid_ = 0;
+  mutable const Region* region_cache_ = nullptr;
+  void drop_cache() {
+    cache_page_ = nullptr;
+    region_cache_ = nullptr;
+  }
 };
 
 }  // namespace mmusim
