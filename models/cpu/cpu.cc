@@ -127,15 +127,16 @@ void Cpu::access(const TraceRecord& rec) {
     for (unsigned i = 0; i < size; ++i) data[i] = uint8_t(rec.value >> (8 * i));
   // An access that crosses a page is two accesses, one per page.
   const unsigned first = unsigned(std::min<uint64_t>(size, kPageSize - page_offset(rec.va)));
-  bool done = access_page(rec.va, first, data, type);
-  if (done && first < size) {
+  FaultOutcome done = access_page(rec.va, first, data, type);
+  if (done == FaultOutcome::Retry && first < size) {
     ++stats_.page_crossings;
     done = access_page(rec.va + first, size - first, data + first, type);
   }
-  if (!done) {
+  if (done != FaultOutcome::Retry) {
     cur_ = nullptr;
     if (ref_) {
-      if (legal) mismatch(rec, "the simulation killed the process on an access the reference model allows");
+      if (done == FaultOutcome::Segv && legal)
+        mismatch(rec, "the simulation raised a segmentation fault on an access the reference model allows");
       ref_->remove(rec.pid);
     }
     return;
@@ -167,7 +168,7 @@ void Cpu::access(const TraceRecord& rec) {
   if (checked) ++stats_.loads_checked;
 }
 
-bool Cpu::access_page(VAddr va, unsigned len, uint8_t* data, AccessType type) {
+FaultOutcome Cpu::access_page(VAddr va, unsigned len, uint8_t* data, AccessType type) {
   ext_.access = type;
   trans_.set_command(type == AccessType::Store ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
   trans_.set_data_ptr(data);
@@ -185,11 +186,11 @@ bool Cpu::access_page(VAddr va, unsigned len, uint8_t* data, AccessType type) {
       if (trans_.is_response_error())
         SC_REPORT_FATAL("/mmusim/cpu", fmt::format("physical access failed: {}", trans_.get_response_string()).c_str());
       if (qk_.need_sync()) qk_.sync();
-      return true;
+      return FaultOutcome::Retry;
     }
     const auto r = kernel_.handle_fault(*cur_, va, type, ext_.walk_cycles, now());
     advance(r.cycles);
-    if (r.outcome != FaultOutcome::Retry) return false;
+    if (r.outcome != FaultOutcome::Retry) return r.outcome;
     if (attempt == 3)
       SC_REPORT_FATAL("/mmusim/cpu", fmt::format("access {:#x} still faults after the kernel handled it", va).c_str());
   }

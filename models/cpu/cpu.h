@@ -16,12 +16,12 @@
 #include "common/clock.h"
 #include "common/stats_sink.h"
 #include "cpu/trace_reader.h"
+#include "kernel/kernel.h"
 #include "mmu/access_extension.h"
 
 namespace mmusim {
 
 class Config;
-class Kernel;
 class ReferenceModel;
 struct Process;
 
@@ -59,8 +59,8 @@ class Cpu : public sc_core::sc_module {
   void run();
   void execute(const TraceRecord& rec);
   void access(const TraceRecord& rec);
-  // One access within a page; false if the process was killed.
-  bool access_page(VAddr va, unsigned len, uint8_t* data, AccessType type);
+  // One access within a page: Retry means it completed; otherwise the process was killed.
+  FaultOutcome access_page(VAddr va, unsigned len, uint8_t* data, AccessType type);
   void advance(Cycles c);
   Cycles now() const { return clock_.to_cycles(qk_.get_current_time()); }
   void mismatch(const TraceRecord& rec, const std::string& what);

@@ -1,0 +1,363 @@
+"""Generators of mmusim's standard workloads (trace format version 1).
+
+Shared by scripts/gen-trace (the command-line front end) and scripts/bench.
+Standard library only. Every generator returns a Workload: an iterator of
+byte chunks (large, so that writing 10 million lines takes about a second)
+plus the counts the trace is built to produce, so a caller can check the
+simulator's statistics against them.
+
+Workloads:
+  hits            one process, a small working set (default 64 KiB, all L1 TLB
+                  hits after the first touch), sequential and strided 8-byte
+                  accesses, a store every K accesses, expect= on some loads.
+  faults          a parent maps SIZE and stores once to every page (demand-zero
+                  faults); optionally forks a child that stores to a fraction
+                  of the pages (COW copies) or execs; both exit.
+  write-fraction  faults with a fork: the tutorial's write-heavy study.
+"""
+
+import gzip
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+PAGE = 4096
+WORD = 8
+
+# Where the workloads map their memory (page-aligned, far below 2^38).
+HITS_BASE = 0x10000000
+FAULTS_BASE = 0x40000000
+EXEC_IMAGE_BASE = 0x10000000
+
+CHUNK_BYTES = 4 << 20  # write in chunks of about this size
+
+_SIZE_RE = re.compile(r"^\s*(0[xX][0-9a-fA-F]+|\d+)\s*([KMGT]?)(i?B)?\s*$", re.IGNORECASE)
+_SUFFIX = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size(text):
+    """'64K' -> 65536, '1G' -> 2**30, '4096' -> 4096, '2MiB' -> 2097152."""
+    m = _SIZE_RE.match(str(text))
+    if not m:
+        raise ValueError(f"bad size {text!r} (expected a number with an optional K, M, G or T suffix)")
+    return int(m.group(1), 0) * _SUFFIX[m.group(2).upper()]
+
+
+_COUNT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?|\d+e\d+)\s*([KMG]?)\s*$", re.IGNORECASE)
+_COUNT_SUFFIX = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9}
+
+
+def parse_count(text):
+    """A count, with an optional decimal suffix: '10M' -> 10000000, '1.5K' -> 1500, '1e6'."""
+    m = _COUNT_RE.match(str(text))
+    if not m:
+        raise ValueError(f"bad count {text!r} (expected a number with an optional K, M or G suffix)")
+    value = float(m.group(1)) * _COUNT_SUFFIX[m.group(2).upper()]
+    if value != int(value):
+        raise ValueError(f"count {text!r} is not a whole number")
+    return int(value)
+
+
+def format_size(n):
+    for suffix, mult in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if n >= mult and n % mult == 0:
+            return f"{n // mult}{suffix}"
+    return str(n)
+
+
+def spread(n, count):
+    """`count` of the indices 0..n-1, evenly spread and deterministic (sorted)."""
+    count = max(0, min(n, count))
+    return [i * n // count for i in range(count)]
+
+
+def fraction_count(n, fraction):
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction {fraction} is not between 0 and 1")
+    return int(round(n * fraction))
+
+
+class Workload:
+    """A trace to be generated: chunks() yields bytes; the counts say what the
+    simulator should report for it (with the default configuration)."""
+
+    def __init__(self, name, chunks, accesses, faults, description):
+        self.name = name
+        self._chunks = chunks
+        self.accesses = accesses    # expected sim.accesses
+        self.faults = faults        # expected faults by kind: {"demand_zero": n, ...}
+        self.description = description
+
+    def chunks(self):
+        return self._chunks()
+
+    def write(self, path=None):
+        """Write to `path` (gzip if it ends in .gz, zstd if .zst, plain otherwise)
+        or to standard output when path is None or '-'. Returns bytes written
+        (uncompressed)."""
+        return write_chunks(self.chunks(), path)
+
+
+def _lines_to_chunks(lines):
+    """Join an iterable of text lines (each ending in \\n) into big byte chunks."""
+    buf = []
+    size = 0
+    for line in lines:
+        buf.append(line)
+        size += len(line)
+        if size >= CHUNK_BYTES:
+            yield "".join(buf).encode()
+            buf = []
+            size = 0
+    if buf:
+        yield "".join(buf).encode()
+
+
+# --------------------------------------------------------------------------
+# hits: a TLB-hit-dominated workload
+
+def _hits_value(va):
+    """The value every store to `va` writes (so that loads can expect it)."""
+    return (va * 2654435761) & 0xFFFFFFFF
+
+
+def hits(accesses, working_set=64 << 10, store_every=8, expect_every=16, pid=1, base=HITS_BASE):
+    """One process maps `working_set` bytes rw, stores to every 8-byte word of
+    it once (warm-up: one demand-zero fault per page, then TLB hits), then
+    repeats a block of one sequential pass and one strided pass (stride one
+    page plus one word, so consecutive accesses hit different pages) over the
+    working set. Every `store_every`-th access of the block is a store (0 =
+    none), every `expect_every`-th access that is a load carries expect= (0 =
+    none). Exactly `accesses` loads and stores in all, then exit.
+
+    Each word's value never changes (stores write the same value again), so
+    the block is periodic and is written out as one repeated string."""
+    if working_set < PAGE or working_set % PAGE:
+        raise ValueError(f"working set {working_set} is not a positive multiple of {PAGE}")
+    if accesses < 0:
+        raise ValueError("accesses must be >= 0")
+    words = working_set // WORD
+    pages = working_set // PAGE
+
+    init = [f"{pid} store {base + w * WORD:#x} {_hits_value(base + w * WORD)}\n" for w in range(words)]
+
+    # The stride must be coprime with the number of words to visit each once.
+    stride = PAGE // WORD + 1
+    while _gcd(stride, words) != 1:
+        stride += 1
+    offsets = list(range(words)) + [(i * stride) % words for i in range(words)]
+    block = []
+    for j, w in enumerate(offsets):
+        va = base + w * WORD
+        if store_every and j % store_every == store_every - 1:
+            block.append(f"{pid} store {va:#x} {_hits_value(va)}\n")
+        elif expect_every and j % expect_every == 0:
+            block.append(f"{pid} load {va:#x} expect={_hits_value(va)}\n")
+        else:
+            block.append(f"{pid} load {va:#x}\n")
+
+    n_init = min(accesses, len(init))
+    rest = accesses - n_init
+    n_blocks, tail = divmod(rest, len(block))
+
+    def chunks():
+        yield (f"# mmusim trace: hits, {accesses} accesses, working set {format_size(working_set)}"
+               f" ({pages} pages), a store every {store_every}, expect= every {expect_every}\n"
+               f"{pid} mmap {base:#x} {format_size(working_set)} rw\n").encode()
+        yield from _lines_to_chunks(init[:n_init])
+        if n_blocks:
+            one = "".join(block).encode()
+            reps = max(1, CHUNK_BYTES // len(one))
+            big = one * reps
+            full, left = divmod(n_blocks, reps)
+            for _ in range(full):
+                yield big
+            if left:
+                yield one * left
+        if tail:
+            yield "".join(block[:tail]).encode()
+        yield f"{pid} exit\n".encode()
+
+    # Only the warm-up stores fault (a trace shorter than the warm-up has no
+    # block, so it never touches a page the warm-up did not).
+    faults = {"demand_zero": -(-n_init // (PAGE // WORD)), "cow_zero": 0, "cow_copy": 0, "cow_reuse": 0}
+    return Workload("hits", chunks, accesses, faults,
+                    f"hits: {accesses} accesses over {format_size(working_set)}")
+
+
+def _gcd(a, b):
+    while b:
+        a, b = b, a % b
+    return a
+
+
+# --------------------------------------------------------------------------
+# faults: demand-zero and copy-on-write faults
+
+def faults(size, fork=False, child_writes=1.0, exec_=False, parent_writes=0.0, check_every=16,
+           parent=1, child=2, base=FAULTS_BASE):
+    """The parent maps `size` bytes rw and stores once to every page (one
+    demand-zero fault each).
+
+    With fork: it forks `child`, which stores to a fraction `child_writes` of
+    the pages (evenly spread; one COW copy each, since the parent still
+    shares them), reads back every `check_every`-th of them (expect= its own
+    value); then the parent reads every `check_every`-th page of its own
+    (expect= its original value, whatever the child wrote); the child exits.
+
+    With exec (implies fork): the child execs at once (its address space
+    goes, the parent's pages stop being shared), maps a 64 KiB image, stores
+    to and reads each of its 16 pages, and exits.
+
+    Then, if `parent_writes` > 0, the parent stores new values to that
+    fraction of its pages (COW reuse: nobody shares them any more) and reads
+    every `check_every`-th one back. The parent exits."""
+    if size < PAGE or size % PAGE:
+        raise ValueError(f"size {size} is not a positive multiple of {PAGE}")
+    fork = fork or exec_
+    npages = size // PAGE
+    child_pages = spread(npages, fraction_count(npages, child_writes)) if fork and not exec_ else []
+    parent_pages = spread(npages, fraction_count(npages, parent_writes))
+    ce = check_every
+
+    def pva(i):
+        # vary the offset inside the page (word-aligned) so not every access is at offset 0
+        return base + i * PAGE + ((i * 24) % PAGE)
+
+    def v_parent(i):
+        return i + 1
+
+    def v_child(i):
+        return 0x100000000 + i
+
+    def v_parent2(i):
+        return 0x200000000 + i
+
+    P, C = parent, child
+    accesses = npages
+    counts = {"demand_zero": npages, "cow_zero": 0, "cow_copy": 0, "cow_reuse": 0}
+
+    def lines():
+        yield (f"# mmusim trace: faults, {format_size(size)} ({npages} pages)"
+               f"{', fork' if fork else ''}{', child execs' if exec_ else ''}"
+               f"{f', child writes {len(child_pages)} pages' if fork and not exec_ else ''}"
+               f"{f', parent rewrites {len(parent_pages)} pages' if parent_pages else ''}\n")
+        yield f"{P} mmap {base:#x} {format_size(size)} rw\n"
+        for i in range(npages):
+            yield f"{P} store {pva(i):#x} {v_parent(i)}\n"
+        if fork:
+            yield f"{P} fork {C}\n"
+            if exec_:
+                yield f"{C} exec\n"
+                yield f"{C} mmap {EXEC_IMAGE_BASE:#x} 64K rw\n"
+                for k in range(16):
+                    yield f"{C} store {EXEC_IMAGE_BASE + k * PAGE:#x} {k + 7}\n"
+                for k in range(16):
+                    yield f"{C} load {EXEC_IMAGE_BASE + k * PAGE:#x} expect={k + 7}\n"
+            else:
+                for i in child_pages:
+                    yield f"{C} store {pva(i):#x} {v_child(i)}\n"
+                if ce:
+                    for i in child_pages[::ce]:
+                        yield f"{C} load {pva(i):#x} expect={v_child(i)}\n"
+                    for i in range(0, npages, ce):
+                        yield f"{P} load {pva(i):#x} expect={v_parent(i)}\n"
+            yield f"{C} exit\n"
+        for i in parent_pages:
+            yield f"{P} store {pva(i):#x} {v_parent2(i)}\n"
+        if ce:
+            for i in parent_pages[::ce]:
+                yield f"{P} load {pva(i):#x} expect={v_parent2(i)}\n"
+        yield f"{P} exit\n"
+
+    if fork:
+        if exec_:
+            accesses += 32
+            counts["demand_zero"] += 16
+        else:
+            accesses += len(child_pages)
+            counts["cow_copy"] += len(child_pages)
+            if ce:
+                accesses += len(child_pages[::ce]) + len(range(0, npages, ce))
+    accesses += len(parent_pages) + (len(parent_pages[::ce]) if ce else 0)
+    # After the child is gone, the parent's pages are COW-marked but unshared:
+    # a write reuses the frame (without a fork they are plainly writable).
+    if fork:
+        counts["cow_reuse"] += len(parent_pages)
+
+    desc = f"faults: {format_size(size)}" + (", exec" if exec_ else f", fork, child writes {child_writes:g}" if fork else "")
+    return Workload("faults", lambda: _lines_to_chunks(lines()), accesses, counts, desc)
+
+
+def write_fraction(size, fraction, check_every=16):
+    """The tutorial's write-heavy study: the parent writes `size`, forks, the
+    child writes `fraction` of the pages, the child exits, the parent exits."""
+    w = faults(size, fork=True, child_writes=fraction, check_every=check_every)
+    w.name = "write-fraction"
+    return w
+
+
+# --------------------------------------------------------------------------
+# output
+
+def write_chunks(chunks, path=None):
+    """Write byte chunks to a file (compressed by its name: .gz gzip, .zst
+    zstd via the zstd command) or to standard output. Returns bytes written
+    before compression."""
+    total = 0
+    if path is None or path == "-":
+        out = sys.stdout.buffer
+        for c in chunks:
+            out.write(c)
+            total += len(c)
+        out.flush()
+        return total
+    if path.endswith(".gz"):
+        with gzip.open(path, "wb", compresslevel=6) as f:
+            for c in chunks:
+                f.write(c)
+                total += len(c)
+        return total
+    if path.endswith(".zst"):
+        zstd = shutil.which("zstd")
+        if not zstd:
+            raise RuntimeError("writing a .zst file needs the zstd command (apt-get install zstd)")
+        with open(path, "wb") as f:
+            proc = subprocess.Popen([zstd, "-q", "-c", "-3", "-T0"], stdin=subprocess.PIPE, stdout=f)
+            try:
+                for c in chunks:
+                    proc.stdin.write(c)
+                    total += len(c)
+            finally:
+                proc.stdin.close()
+                rc = proc.wait()
+        if rc != 0:
+            raise RuntimeError(f"zstd failed with exit status {rc}")
+        return total
+    with open(path, "wb", buffering=0) as f:
+        for c in chunks:
+            f.write(c)
+            total += len(c)
+    return total
+
+
+def compress_file(src, dst):
+    """Compress an existing trace file to dst (.gz or .zst)."""
+    if dst.endswith(".zst"):
+        zstd = shutil.which("zstd")
+        if not zstd:
+            raise RuntimeError("zstd command not found")
+        subprocess.run([zstd, "-q", "-f", "-3", "-T0", src, "-o", dst], check=True)
+    elif dst.endswith(".gz"):
+        gz = shutil.which("gzip")
+        if gz:
+            with open(dst, "wb") as out:
+                subprocess.run([gz, "-c", "-6", src], stdout=out, check=True)
+        else:
+            with open(src, "rb") as f, gzip.open(dst, "wb", compresslevel=6) as g:
+                shutil.copyfileobj(f, g, CHUNK_BYTES)
+    else:
+        raise ValueError(f"unknown compression for {dst}")
+    return os.path.getsize(dst)
