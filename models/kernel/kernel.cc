@@ -703,7 +703,7 @@ void Kernel::check_invariants() const {
     }
   }
   uint64_t data = 0;
-  for (Ppn f = 0; f < frames_.frames(); ++f) {
+  for (Ppn f = 0; f < frames_.high_water(); ++f) {
     switch (frames_.use(f)) {
       case FrameUse::Free:
         if (mapped.count(f) || tables.count(f)) fail(fmt::format("free frame {:#x} is mapped", f));

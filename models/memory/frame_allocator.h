@@ -45,6 +45,8 @@ class FrameAllocator {
   uint16_t table_entries(Ppn p) const { return info_[p].table_entries; }
 
   uint64_t frames() const { return info_.size(); }
+  // Frames at or above this number were never handed out (and are free).
+  uint64_t high_water() const { return top_; }
   uint64_t free_frames() const { return info_.size() - top_ + free_.size(); }
   const FrameStats& stats() const { return stats_; }
   void report(StatsJson& out) const;
