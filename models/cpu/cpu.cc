@@ -151,8 +151,7 @@ void Cpu::access(const TraceRecord& rec) {
   ++stats_.loads;
   uint64_t value = 0;
   for (unsigned i = size; i-- > 0;) value = value << 8 | data[i];
-  for (uint64_t word : {rec.line, value})
-    for (unsigned i = 0; i < 8; ++i) stats_.load_hash = (stats_.load_hash ^ ((word >> (8 * i)) & 0xff)) * 1099511628211ull;
+  stats_.load_hash = ((stats_.load_hash ^ rec.line) * 1099511628211ull ^ value) * 1099511628211ull;
   bool checked = false;
   if (ref_ && legal) {
     checked = true;

@@ -29,7 +29,7 @@ struct CpuStats {
   uint64_t accesses = 0, loads = 0, stores = 0, page_crossings = 0;
   uint64_t skipped_lines = 0, records = 0, compute_cycles = 0;
   uint64_t loads_checked = 0, mismatches = 0;
-  // FNV-1a over (line, value) of every completed load: two runs of one trace
+  // FNV-style hash over (line, value) of every completed load: two runs of one trace
   // (eager and cow, model and RTL TLB) loaded the same values iff they agree.
   uint64_t load_hash = 14695981039346656037ull;
 };

@@ -123,20 +123,17 @@ ReferenceModel::Page& ReferenceModel::page_for_write(Proc& p, VAddr va) {
 
 uint64_t ReferenceModel::load(Pid pid, VAddr va, unsigned size) {
   uint8_t bytes[8] = {};
-  Proc* p = nullptr;
   for (unsigned i = 0; i < size;) {
     const VAddr a = va + i;
     const unsigned n = unsigned(std::min<uint64_t>(size - i, kPageSize - page_offset(a)));
+    CacheLine& line = cache_line(vpn_of(a));
     const Page* page;
-    if (cache_page_ && cache_pid_ == pid && cache_vpn_ == vpn_of(a)) {
-      page = cache_page_;
+    if (line.pid == pid && line.vpn == vpn_of(a)) {
+      page = line.page;
     } else {
-      if (!p) p = &proc(pid);
-      page = page_for_read(*p, a);
-      if (page) {
-        cache_pid_ = pid, cache_vpn_ = vpn_of(a), cache_writable_ = false;
-        cache_page_ = const_cast<Page*>(page);
-      }
+      page = page_for_read(proc(pid), a);
+      // Pages that read as zeroes have no contents to cache yet.
+      if (page) line = CacheLine{pid, vpn_of(a), const_cast<Page*>(page), false};
     }
     if (page) std::memcpy(bytes + i, page->data() + page_offset(a), n);
     i += n;
@@ -147,16 +144,16 @@ uint64_t ReferenceModel::load(Pid pid, VAddr va, unsigned size) {
 }
 
 void ReferenceModel::store(Pid pid, VAddr va, unsigned size, uint64_t value) {
-  Proc& p = proc(pid);
   for (unsigned i = 0; i < size;) {
     const VAddr a = va + i;
     const unsigned n = unsigned(std::min<uint64_t>(size - i, kPageSize - page_offset(a)));
+    CacheLine& line = cache_line(vpn_of(a));
     Page* page;
-    if (cache_page_ && cache_writable_ && cache_pid_ == pid && cache_vpn_ == vpn_of(a)) {
-      page = cache_page_;
+    if (line.pid == pid && line.vpn == vpn_of(a) && line.writable) {
+      page = line.page;
     } else {
-      page = &page_for_write(p, a);
-      cache_pid_ = pid, cache_vpn_ = vpn_of(a), cache_page_ = page, cache_writable_ = true;
+      page = &page_for_write(proc(pid), a);
+      line = CacheLine{pid, vpn_of(a), page, true};
     }
     for (unsigned k = 0; k < n; ++k) page->data()[page_offset(a) + k] = uint8_t(value >> (8 * (i + k)));
     i += n;

@@ -55,17 +55,23 @@ class ReferenceModel {
   Page& page_for_write(Proc& p, VAddr va);
 
   std::unordered_map<Pid, Proc> procs_;
-  // One-entry cache of the last page read or written (the common case: a run
-  // of accesses to one page). Reset by anything that changes a page map.
-  Pid cache_pid_ = 0;
-  Vpn cache_vpn_ = 0;
-  Page* cache_page_ = nullptr;
-  bool cache_writable_ = false;
+  // A small direct-mapped cache of (pid, page) -> page contents, for the
+  // common case of accesses to pages touched recently. Cleared by anything
+  // that changes a page map; `writable` entries may be stored to in place.
+  struct CacheLine {
+    Pid pid = 0;  // 0: empty
+    Vpn vpn = 0;
+    Page* page = nullptr;
+    bool writable = false;
+  };
+  static constexpr size_t kCacheLines = 256;
+  std::array<CacheLine, kCacheLines> cache_{};
+  CacheLine& cache_line(Vpn vpn) { return cache_[vpn % kCacheLines]; }
   // And of the last region an access was checked against.
   mutable Pid region_cache_pid_ = 0;
   mutable const Region* region_cache_ = nullptr;
   void drop_cache() {
-    cache_page_ = nullptr;
+    cache_.fill(CacheLine{});
     region_cache_ = nullptr;
   }
 };
