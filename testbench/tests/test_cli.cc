@@ -1,0 +1,195 @@
+// The command line as a user meets it: exit statuses, error messages naming
+// the file and line or the key, outputs written whole or not at all.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+#include "sim_harness.h"
+
+using namespace mmusim::test;
+
+namespace {
+const std::string kSource = MMUSIM_SOURCE_DIR;
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A trace error must give exit 2, the message, and write no output file.
+void expect_trace_error(const std::string& trace, const std::string& message) {
+  TempFile t(trace);
+  TempFile stats("", ".json");
+  std::remove(stats.path().c_str());
+  const ProcessResult r = run_mmusim("-q --stats " + stats.path() + " " + t.path());
+  INFO(r.output);
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find(t.path() + ":" + message) != std::string::npos);
+  CHECK_FALSE(file_exists(stats.path()));
+}
+}  // namespace
+
+TEST_CASE("cli: the tutorial trace runs with a summary and exit status 0", "[cli]") {
+  const ProcessResult r = run_mmusim(kSource + "/traces/tutorial-int-x.trace");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("cow_copy") != std::string::npos);
+  CHECK(r.output.find("3 loads checked, 0 mismatches") != std::string::npos);
+  CHECK(r.output.find("SystemC") == std::string::npos);  // no banner noise
+}
+
+TEST_CASE("cli: semantic trace errors stop the run with exit 2 and the file and line", "[cli][errors]") {
+  expect_trace_error("1 mmap 0x1000 4K rw\n1 mmap 0x1000 4K rw\n", "2: mmap: 0x1000+0x1000 overlaps");
+  expect_trace_error("1 mmap 0x1001 4K rw\n", "1: mmap: address 0x1001 is not page-aligned");
+  expect_trace_error("1 mmap 0x1000 100 rw\n", "1: mmap: length 0x64 is not page-aligned");
+  expect_trace_error("1 mmap 0x4000000000 4K rw\n", "1: mmap: range 0x4000000000+0x1000 is beyond the user address space");
+  expect_trace_error("# c\n1 mmap 0x1000 4K rw\n1 fork 2\n1 fork 2\n", "4: fork: child pid 2 is alive");
+  expect_trace_error("1 mmap 0x1000 4K rw\n1 mprotect 0x1000 8K r\n", "2: mprotect: 0x1000+0x2000 is not fully mapped");
+  expect_trace_error("1 munmap 0x1000 0\n", "1: munmap: length must not be zero");
+}
+
+TEST_CASE("cli: syntax errors of every class give exit 2 with the line number", "[cli][errors]") {
+  expect_trace_error("1 mmap 0x1000 4K rw\n1 stor 0x1000 1\n",
+                     "2: unknown operation 'stor' (expected one of: mmap munmap mprotect load store fork exec exit compute)");
+  expect_trace_error("1 load 0x1000 size=3\n", "1: size must be 1, 2, 4 or 8 (got 3)");
+  expect_trace_error("\n\n1 load 0x1ffffffffffffffffff\n", "3: number '0x1ffffffffffffffffff' does not fit in 64 bits");
+  expect_trace_error("0 exit\n", "1: pid must be 1 to 2147483647 (got 0)");
+  expect_trace_error("1 mmap 0x1000\n", "1: missing <len> for mmap");
+  expect_trace_error("1 mmap 0x1000 4K rw x\n", "1: unexpected argument 'x'");
+  expect_trace_error("1 load 0x1000 sz=4\n", "1: unknown option 'sz' for load");
+  expect_trace_error("1 mmap 0x1000 4K w\n", "1: bad permissions 'w' for <perms> (expected r, rw, rx or rwx)");
+}
+
+TEST_CASE("cli: a missing trace file is exit 2 naming it", "[cli][errors]") {
+  const ProcessResult r = run_mmusim("-q /nonexistent/x.trace");
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("/nonexistent/x.trace") != std::string::npos);
+}
+
+TEST_CASE("cli: configuration errors give exit 2 naming the key", "[cli][errors][config]") {
+  const std::string trace = kSource + "/traces/tutorial-int-x.trace";
+  auto check = [&](const std::string& args, const std::string& key) {
+    const ProcessResult r = run_mmusim(args + " -q " + trace);
+    INFO(args << "\n" << r.output);
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.find(key) != std::string::npos);
+  };
+  check("--set tlb.l1.entrys=32", "tlb.l1.entrys");
+  check("--set tlb.l1.entries=abc", "tlb.l1.entries");
+  check("--set tlb.l1.entries=0", "tlb.l1.entries");
+  check("--set tlb.l1.entries=10 --set tlb.l1.ways=4", "tlb.l1.entries");
+  check("--set mmu.mode=sv57", "mmu.mode");
+  check("--set mmu.asid_bits=17", "mmu.asid_bits");
+  check("--fork-policy lazy", "--fork-policy");
+  TempFile toml("[tlb.l1]\nentries = 32\npolicy = \"lfu\"\n", ".toml");
+  check("-c " + toml.path(), "tlb.l1.policy");
+  TempFile broken("[tlb.l1\n", ".toml");
+  check("-c " + broken.path(), broken.path() + ":1");
+}
+
+TEST_CASE("cli: a TOML file and --set combine, --set last", "[cli][config]") {
+  TempFile toml("[tlb.l1]\nentries = 32\nways = 8\n[kernel]\nfork_policy = \"eager\"\n", ".toml");
+  TempFile stats("", ".json");
+  const ProcessResult r = run_mmusim("-q -c " + toml.path() + " --set tlb.l1.entries=16 --stats " + stats.path() +
+                                     " " + kSource + "/traces/tutorial-int-x.trace");
+  REQUIRE(r.exit_code == 0);
+  const auto s = nlohmann::json::parse(read_all(stats.path()));
+  CHECK(s["config.fork_policy"] == "eager");
+  CHECK(s["faults.cow_copy"] == 0);
+  const ProcessResult p = run_mmusim("--print-config -c " + toml.path() + " --set tlb.l1.entries=16");
+  CHECK(p.exit_code == 0);
+  CHECK(p.output.find("entries = 16") != std::string::npos);
+  CHECK(p.output.find("ways = 8") != std::string::npos);
+  CHECK(p.output.find("fork_policy = \"eager\"") != std::string::npos);
+}
+
+TEST_CASE("cli: every statistic of the contract is present in every run", "[cli][stats]") {
+  TempFile stats("", ".json");
+  REQUIRE(run_mmusim("-q --stats " + stats.path() + " " + kSource + "/traces/zero-page.trace").exit_code == 0);
+  const auto s = nlohmann::json::parse(read_all(stats.path()));
+  for (const char* k :
+       {"sim.cycles", "sim.accesses", "sim.wall_seconds", "sim.accesses_per_second", "trace.lines",
+        "trace.skipped_lines", "tlb.l1.hits", "tlb.l1.misses", "tlb.l2.hits", "tlb.l2.misses", "ptw.walks",
+        "ptw.mem_reads", "ptw.cycles", "faults.demand_zero", "faults.cow_zero", "faults.cow_copy",
+        "faults.cow_reuse", "faults.segv", "memory.frames_in_use", "memory.frames_peak", "memory.data_frames_peak",
+        "memory.pt_frames_peak", "memory.bytes_copied", "fork.count", "fork.failed", "fork.cycles",
+        "fork.ptes_copied", "kernel.oom_kills", "verify.loads_checked", "verify.mismatches", "lockstep.lookups",
+        "lockstep.divergences"}) {
+    INFO(k);
+    CHECK(s.contains(k));
+  }
+  for (const char* kind : {"demand_zero", "cow_zero", "cow_copy", "cow_reuse"})
+    for (const char* f : {"count", "mean", "p50", "p99", "max"}) {
+      const std::string k = std::string("faults.latency.") + kind + "." + f;
+      INFO(k);
+      CHECK(s.contains(k));
+    }
+}
+
+TEST_CASE("cli: an expect= mismatch gives exit 1 with the line", "[cli][verify]") {
+  TempFile t("1 mmap 0x1000 4K rw\n1 store 0x1000 5\n1 load 0x1000 expect=6\n");
+  const ProcessResult r = run_mmusim("-q " + t.path());
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find(t.path() + ":3: verification mismatch") != std::string::npos);
+}
+
+TEST_CASE("cli: gzip, zstd and standard input give the same statistics", "[cli][input]") {
+  const std::string trace = kSource + "/traces/fork-chain.trace";
+  TempFile a("", ".json"), b("", ".json"), c("", ".json"), gz("", ".gz"), zst("", ".zst");
+  REQUIRE(std::system(("gzip -c " + trace + " > " + gz.path()).c_str()) == 0);
+  REQUIRE(std::system(("zstd -q -f -c " + trace + " > " + zst.path()).c_str()) == 0);
+  REQUIRE(run_mmusim("-q --stats " + a.path() + " " + gz.path()).exit_code == 0);
+  REQUIRE(run_mmusim("-q --stats " + b.path() + " " + zst.path()).exit_code == 0);
+  REQUIRE(run_mmusim("-q --stats " + c.path() + " - < " + trace).exit_code == 0);
+  auto strip = [](nlohmann::json s) {
+    s.erase("sim.wall_seconds");
+    s.erase("sim.accesses_per_second");
+    return s;
+  };
+  const auto sa = strip(nlohmann::json::parse(read_all(a.path())));
+  CHECK(sa == strip(nlohmann::json::parse(read_all(b.path()))));
+  CHECK(sa == strip(nlohmann::json::parse(read_all(c.path()))));
+  CHECK(sa["faults.cow_copy"] == 3);
+}
+
+TEST_CASE("cli: --compare prints the tutorial's table with both runs' numbers", "[cli][compare]") {
+  TempFile stats("", ".json");
+  const ProcessResult r =
+      run_mmusim("--compare --stats " + stats.path() + " " + kSource + "/traces/write-heavy-child.trace.gz");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("Copy-on-Write vs Normal Copying") != std::string::npos);
+  CHECK(r.output.find("16.0 MiB at fork") != std::string::npos);
+  CHECK(r.output.find("16.0 MiB on first write") != std::string::npos);
+  const auto s = nlohmann::json::parse(read_all(stats.path()));
+  CHECK(s["eager"]["memory.bytes_copied_eager"] == 16777216);
+  CHECK(s["cow"]["faults.cow_copy"] == 4096);
+  // Tutorial 21.3: for a child that writes everything, COW ends up slower.
+  CHECK(s["cow"]["sim.cycles"].get<uint64_t>() > s["eager"]["sim.cycles"].get<uint64_t>());
+  CHECK(s["cow"]["fork.cycles"].get<uint64_t>() < s["eager"]["fork.cycles"].get<uint64_t>());
+}
+
+TEST_CASE("cli: --faults writes one row per fault, and nothing on bad input", "[cli][faults]") {
+  TempFile csv("", ".csv");
+  REQUIRE(run_mmusim("-q --faults " + csv.path() + " " + kSource + "/traces/fork-chain.trace").exit_code == 0);
+  const std::string text = read_all(csv.path());
+  CHECK(std::count(text.begin(), text.end(), '\n') == 1 + 9);
+  std::remove(csv.path().c_str());
+  TempFile bad("1 bogus\n");
+  CHECK(run_mmusim("-q --faults " + csv.path() + " " + bad.path()).exit_code == 2);
+  CHECK_FALSE(file_exists(csv.path()));
+  CHECK_FALSE(file_exists(csv.path() + ".tmp"));
+}
+
+TEST_CASE("cli: --help and --version", "[cli]") {
+  const ProcessResult h = run_mmusim("--help");
+  CHECK(h.exit_code == 0);
+  for (const char* opt : {"--config", "--set", "--fork-policy", "--tlb", "--stats", "--faults", "--vcd", "--compare",
+                          "--quiet"})
+    CHECK(h.output.find(opt) != std::string::npos);
+  const ProcessResult v = run_mmusim("--version");
+  CHECK(v.exit_code == 0);
+  CHECK(v.output.find("mmusim") != std::string::npos);
+  CHECK(run_mmusim("--no-such-option x").exit_code == 2);
+}
