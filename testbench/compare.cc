@@ -28,7 +28,9 @@ std::string temp_path(const char* what) {
 int run_child(Config cfg, RunOptions opts, const std::string& policy, StatsJson& stats, std::string& error) {
   cfg.set("kernel.fork_policy", policy);
   opts.progress = false;
+  // Each run's per-fault and timeline CSVs get the policy in their name.
   if (!opts.faults_csv.empty()) opts.faults_csv += "." + policy;
+  if (!opts.timeline_csv.empty()) opts.timeline_csv += "." + policy;
   const std::string out = temp_path("statistics");
   std::cout.flush();
   const pid_t pid = ::fork();

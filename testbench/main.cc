@@ -68,6 +68,11 @@ int sc_main(int argc, char* argv[]) {
   app.add_option("--tlb", tlb_impl, "same as --set tlb.impl=...")->check(CLI::IsMember({"model", "rtl", "lockstep"}));
   app.add_option("--stats", stats_file, "write all statistics as JSON to FILE");
   app.add_option("--faults", faults_file, "write one CSV row per page fault with its latency breakdown");
+  std::string timeline_file;
+  uint64_t timeline_interval = 100000;
+  app.add_option("--timeline", timeline_file,
+                 "write a CSV of frames in use, shared frames and cumulative faults over simulated time");
+  app.add_option("--timeline-interval", timeline_interval, "cycles between --timeline samples (default 100000)");
   app.add_option("--vcd", vcd_file, "write a waveform (VCD) of the model's main signals");
   app.add_flag("--compare", compare, "run the trace under eager copy and copy-on-write and compare them");
   app.add_flag("-q,--quiet", quiet, "no summary and no progress on the terminal");
@@ -104,6 +109,8 @@ int sc_main(int argc, char* argv[]) {
     RunOptions opts;
     opts.trace = trace;
     opts.faults_csv = faults_file;
+    opts.timeline_csv = timeline_file;
+    opts.timeline_interval = timeline_interval;
     opts.progress = !quiet && isatty(STDERR_FILENO);
     opts.check_each_step = check_each_step;
 

@@ -18,23 +18,19 @@ namespace mmusim {
 
 namespace {
 
-// The per-fault CSV is streamed to a temporary file during the run and moved
-// into place only when the run did not fail on bad input.
-class FaultCsv {
+// A CSV output streamed to a temporary file during the run and moved into
+// place only when the run did not fail on bad input: written whole or not at all.
+class CsvOutput {
  public:
-  explicit FaultCsv(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp") {
+  CsvOutput(std::string path, const char* header) : path_(std::move(path)), tmp_(path_ + ".tmp") {
     out_.open(tmp_, std::ios::trunc);
     if (!out_) throw UserError(fmt::format("{}: cannot write", path_));
-    out_ << "cycle,pid,va,kind,total,trap_entry,walk,handler,alloc,copy,pte_update,tlb_flush,trap_exit\n";
+    out_ << header << "\n";
   }
-  ~FaultCsv() {
+  ~CsvOutput() {
     if (!committed_) std::remove(tmp_.c_str());
   }
-  void add(const FaultRecord& r) {
-    const FaultBreakdown& b = r.cost;
-    fmt::print(out_, "{},{},{:#x},{},{},{},{},{},{},{},{},{},{}\n", r.cycle, r.pid, r.va, to_string(r.kind),
-               b.total(), b.trap_entry, b.walk, b.handler, b.alloc, b.copy, b.pte_update, b.tlb_flush, b.trap_exit);
-  }
+  std::ostream& out() { return out_; }
   void commit() {
     out_.close();
     if (!out_ || std::rename(tmp_.c_str(), path_.c_str()) != 0)
@@ -46,6 +42,41 @@ class FaultCsv {
   std::string path_, tmp_;
   std::ofstream out_;
   bool committed_ = false;
+};
+
+void write_fault(std::ostream& out, const FaultRecord& r) {
+  const FaultBreakdown& b = r.cost;
+  fmt::print(out, "{},{},{:#x},{},{},{},{},{},{},{},{},{},{}\n", r.cycle, r.pid, r.va, to_string(r.kind), b.total(),
+             b.trap_entry, b.walk, b.handler, b.alloc, b.copy, b.pte_update, b.tlb_flush, b.trap_exit);
+}
+
+// Samples frames in use and cumulative faults every `interval` simulated cycles.
+class Timeline {
+ public:
+  static constexpr const char* kHeader =
+      "cycle,frames_in_use,data_frames,pt_frames,shared_frames,processes,faults,demand_zero,cow_zero,cow_copy,"
+      "cow_reuse,shared_map,bytes_copied";
+  Timeline(CsvOutput& csv, Cycles interval) : csv_(csv), interval_(interval) {}
+  void maybe_sample(const Top& top) {
+    const Cycles now = top.cpu.now();
+    if (now < next_) return;
+    sample(top, now);
+    next_ = (now / interval_ + 1) * interval_;
+  }
+  void sample(const Top& top, Cycles now) {
+    const FrameStats& f = top.kernel.frames().stats();
+    const KernelStats& k = top.kernel.stats();
+    uint64_t faults = 0;
+    for (uint64_t n : k.faults) faults += n;
+    fmt::print(csv_.out(), "{},{},{},{},{},{},{},{},{},{},{},{},{}\n", now, f.in_use, f.data_in_use, f.pt_in_use,
+               f.shared, top.kernel.live_processes(), faults, k.faults[0], k.faults[1], k.faults[2], k.faults[3],
+               k.faults[4], k.bytes_copied);
+  }
+
+ private:
+  CsvOutput& csv_;
+  Cycles interval_;
+  Cycles next_ = 0;
 };
 
 class Progress {
@@ -80,18 +111,27 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
   try {
     TraceReader trace(opts.trace);
-    std::unique_ptr<FaultCsv> csv;
-    if (!opts.faults_csv.empty()) csv = std::make_unique<FaultCsv>(opts.faults_csv);
+    std::unique_ptr<CsvOutput> faults_csv, timeline_csv;
+    if (!opts.faults_csv.empty())
+      faults_csv = std::make_unique<CsvOutput>(
+          opts.faults_csv, "cycle,pid,va,kind,total,trap_entry,walk,handler,alloc,copy,pte_update,tlb_flush,trap_exit");
+    if (!opts.timeline_csv.empty()) {
+      if (opts.timeline_interval == 0) throw UserError("--timeline-interval must be at least 1 cycle");
+      timeline_csv = std::make_unique<CsvOutput>(opts.timeline_csv, Timeline::kHeader);
+    }
     Top top("top", cfg, trace);
-    if (csv) top.kernel.set_fault_observer([&](const FaultRecord& r) { csv->add(r); });
+    if (faults_csv) top.kernel.set_fault_observer([&](const FaultRecord& r) { write_fault(faults_csv->out(), r); });
+    std::unique_ptr<Timeline> timeline;
+    if (timeline_csv) timeline = std::make_unique<Timeline>(*timeline_csv, opts.timeline_interval);
     std::unique_ptr<Progress> progress;
     if (opts.progress) {
       progress = std::make_unique<Progress>(trace);
       top.cpu.on_progress = [&](uint64_t n) { progress->update(n); };
     }
     std::string invariant_error;
-    if (opts.after_record || opts.check_each_step) {
+    if (opts.after_record || opts.check_each_step || timeline) {
       top.cpu.after_record = [&](const TraceRecord& rec) {
+        if (timeline) timeline->maybe_sample(top);
         if (opts.check_each_step && invariant_error.empty()) {
           try {
             top.kernel.check_invariants();
@@ -131,7 +171,9 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
       std::cerr << "mmusim: " << invariant_error << "\n";
     }
     if (top.cpu.stats().mismatches > 0 || !invariant_error.empty()) result.exit_code = 1;
-    if (csv) csv->commit();
+    if (timeline) timeline->sample(top, top.cpu.cycles());
+    if (faults_csv) faults_csv->commit();
+    if (timeline_csv) timeline_csv->commit();
   } catch (const UserError& e) {
     result.exit_code = 2;
     result.error = e.what();

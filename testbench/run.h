@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/stats_sink.h"
+#include "common/types.h"
 
 namespace mmusim {
 
@@ -16,6 +17,8 @@ struct TraceRecord;
 struct RunOptions {
   std::string trace;        // path, or "-" for standard input
   std::string faults_csv;   // if set: per-fault CSV, written whole or not at all
+  std::string timeline_csv; // if set: frames and faults sampled over simulated time
+  Cycles timeline_interval = 100000;  // cycles between timeline samples
   bool progress = false;    // progress lines on standard error
   bool check_each_step = false;  // kernel invariants after every record (slow)
   // Tests: called after every record with the whole model.

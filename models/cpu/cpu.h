@@ -52,6 +52,8 @@ class Cpu : public sc_core::sc_module {
   // The trace error that stopped the run ("FILE:LINE: message"), if any.
   const std::string& error() const { return error_; }
   Cycles cycles() const { return cycles_; }
+  // The CPU's current simulated time (its local time included), in cycles.
+  Cycles now() const { return clock_.to_cycles(qk_.get_current_time()); }
   const CpuStats& stats() const { return stats_; }
   void report(StatsJson& out) const;
 
@@ -62,7 +64,6 @@ class Cpu : public sc_core::sc_module {
   // One access within a page: Retry means it completed; otherwise the process was killed.
   FaultOutcome access_page(VAddr va, unsigned len, uint8_t* data, AccessType type);
   void advance(Cycles c);
-  Cycles now() const { return clock_.to_cycles(qk_.get_current_time()); }
   void mismatch(const TraceRecord& rec, const std::string& what);
 
   const Clock& clock_;

@@ -35,14 +35,17 @@ std::optional<Ppn> FrameAllocator::alloc(FrameUse use) {
 
 void FrameAllocator::get(Ppn p) {
   if (use(p) == FrameUse::Free) throw std::logic_error("FrameAllocator: reference to a free frame");
-  ++info_[p].refs;
+  if (++info_[p].refs == 2 && ++stats_.shared > stats_.shared_peak) stats_.shared_peak = stats_.shared;
 }
 
 bool FrameAllocator::put(Ppn p) {
   Info& i = info_[p];
   if (i.use == uint8_t(FrameUse::Free) || i.refs == 0)
     throw std::logic_error("FrameAllocator: reference dropped on a free frame");
-  if (--i.refs) return false;
+  if (--i.refs) {
+    if (i.refs == 1) --stats_.shared;
+    return false;
+  }
   count(FrameUse(i.use), -1);
   ++stats_.frees;
   i = Info{};
@@ -68,6 +71,7 @@ void FrameAllocator::report(StatsJson& out) const {
   out["memory.data_frames_in_use"] = stats_.data_in_use;
   out["memory.pt_frames_in_use"] = stats_.pt_in_use;
   out["memory.frames_total"] = info_.size();
+  out["memory.shared_frames_peak"] = stats_.shared_peak;
   out["memory.frame_allocs"] = stats_.allocs;
   out["memory.frame_frees"] = stats_.frees;
 }

@@ -18,6 +18,7 @@ struct FrameStats {
   uint64_t data_in_use = 0, data_peak = 0;
   uint64_t pt_in_use = 0, pt_peak = 0;
   uint64_t allocs = 0, frees = 0, failed = 0;
+  uint64_t shared = 0, shared_peak = 0;  // frames with more than one reference
 };
 
 class FrameAllocator {
