@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "cpu/trace_reader.h"
 #include "top.h"
+#include "vcd_writer.h"
 
 namespace mmusim {
 
@@ -79,6 +80,52 @@ class Timeline {
   Cycles next_ = 0;
 };
 
+// The model's main signals as a waveform: the running process, each fault
+// (kind and address, for the length of its handling), and memory in use.
+class ModelWaves {
+ public:
+  ModelWaves(const std::string& path, const Clock& clock) : vcd_(path, clock.to_time(1).value()) {
+    pid_ = vcd_.add("cpu", "pid", 32);
+    records_ = vcd_.add("cpu", "trace_records", 64);
+    fault_ = vcd_.add("kernel", "fault_kind", 3);
+    fault_va_ = vcd_.add("kernel", "fault_va", 64);
+    faults_ = vcd_.add("kernel", "faults", 64);
+    processes_ = vcd_.add("kernel", "processes", 32);
+    frames_ = vcd_.add("memory", "frames_in_use", 32);
+    data_ = vcd_.add("memory", "data_frames", 32);
+    shared_ = vcd_.add("memory", "shared_frames", 32);
+    copied_ = vcd_.add("memory", "bytes_copied", 64);
+    l1_misses_ = vcd_.add("mmu", "tlb_l1_misses", 64);
+    walks_ = vcd_.add("mmu", "page_walks", 64);
+  }
+  // fault_kind is the kind's number + 1 while the handler runs, 0 otherwise.
+  void fault(const FaultRecord& r) {
+    vcd_.change(fault_, r.cycle, uint64_t(r.kind) + 1);
+    vcd_.change(fault_va_, r.cycle, r.va);
+    vcd_.change(faults_, r.cycle, ++faults_seen_);
+    vcd_.change(fault_, r.cycle + r.cost.total(), 0);
+  }
+  void record(const Top& top, const TraceRecord& rec) {
+    const Cycles now = top.cpu.now();
+    const FrameStats& f = top.kernel.frames().stats();
+    vcd_.change(pid_, now, rec.pid);
+    vcd_.change(records_, now, top.cpu.stats().records);
+    vcd_.change(processes_, now, top.kernel.live_processes());
+    vcd_.change(frames_, now, f.in_use);
+    vcd_.change(data_, now, f.data_in_use);
+    vcd_.change(shared_, now, f.shared);
+    vcd_.change(copied_, now, top.kernel.stats().bytes_copied);
+    vcd_.change(l1_misses_, now, top.mmu.stats().l1_misses);
+    vcd_.change(walks_, now, top.mmu.walker().stats().walks);
+  }
+  void commit(Cycles end) { vcd_.commit(end); }
+
+ private:
+  VcdWriter vcd_;
+  size_t pid_, records_, fault_, fault_va_, faults_, processes_, frames_, data_, shared_, copied_, l1_misses_, walks_;
+  uint64_t faults_seen_ = 0;
+};
+
 class Progress {
  public:
   explicit Progress(const TraceReader& trace) : trace_(trace), start_(Clock::now()) {}
@@ -120,7 +167,13 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
       timeline_csv = std::make_unique<CsvOutput>(opts.timeline_csv, Timeline::kHeader);
     }
     Top top("top", cfg, trace);
-    if (faults_csv) top.kernel.set_fault_observer([&](const FaultRecord& r) { write_fault(faults_csv->out(), r); });
+    std::unique_ptr<ModelWaves> waves;
+    if (!opts.vcd.empty()) waves = std::make_unique<ModelWaves>(opts.vcd, top.clock);
+    if (faults_csv || waves)
+      top.kernel.set_fault_observer([&](const FaultRecord& r) {
+        if (faults_csv) write_fault(faults_csv->out(), r);
+        if (waves) waves->fault(r);
+      });
     std::unique_ptr<Timeline> timeline;
     if (timeline_csv) timeline = std::make_unique<Timeline>(*timeline_csv, opts.timeline_interval);
     std::unique_ptr<Progress> progress;
@@ -129,9 +182,10 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
       top.cpu.on_progress = [&](uint64_t n) { progress->update(n); };
     }
     std::string invariant_error;
-    if (opts.after_record || opts.check_each_step || timeline) {
+    if (opts.after_record || opts.check_each_step || timeline || waves) {
       top.cpu.after_record = [&](const TraceRecord& rec) {
         if (timeline) timeline->maybe_sample(top);
+        if (waves) waves->record(top, rec);
         if (opts.check_each_step && invariant_error.empty()) {
           try {
             top.kernel.check_invariants();
@@ -174,6 +228,7 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
     if (timeline) timeline->sample(top, top.cpu.cycles());
     if (faults_csv) faults_csv->commit();
     if (timeline_csv) timeline_csv->commit();
+    if (waves) waves->commit(top.cpu.cycles());
   } catch (const UserError& e) {
     result.exit_code = 2;
     result.error = e.what();

@@ -19,6 +19,7 @@ struct RunOptions {
   std::string faults_csv;   // if set: per-fault CSV, written whole or not at all
   std::string timeline_csv; // if set: frames and faults sampled over simulated time
   Cycles timeline_interval = 100000;  // cycles between timeline samples
+  std::string vcd;          // if set: waveform of the model's main signals
   bool progress = false;    // progress lines on standard error
   bool check_each_step = false;  // kernel invariants after every record (slow)
   // Tests: called after every record with the whole model.

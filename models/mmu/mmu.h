@@ -47,6 +47,7 @@ class Mmu : public sc_core::sc_module {
   TlbModel& l1() { return *l1_; }
   TlbModel* l2() { return l2_.get(); }
   PageTableWalker& walker() { return walker_; }
+  const PageTableWalker& walker() const { return walker_; }
   PagingMode mode() const { return mode_; }
   const MmuStats& stats() const { return stats_; }
   void report(StatsJson& out) const;

@@ -193,3 +193,22 @@ TEST_CASE("cli: --help and --version", "[cli]") {
   CHECK(v.output.find("mmusim") != std::string::npos);
   CHECK(run_mmusim("--no-such-option x").exit_code == 2);
 }
+
+TEST_CASE("cli: --vcd writes a waveform of the model's main signals", "[cli][vcd]") {
+  TempFile vcd("", ".vcd");
+  REQUIRE(run_mmusim("-q --vcd " + vcd.path() + " " + kSource + "/traces/tutorial-int-x.trace").exit_code == 0);
+  const std::string text = read_all(vcd.path());
+  CHECK(text.rfind("$date", 0) == 0);
+  CHECK(text.find("$timescale 1ps $end") != std::string::npos);
+  for (const char* sig : {" pid $end", " fault_kind $end", " fault_va $end", " frames_in_use $end", " shared_frames $end"})
+    CHECK(text.find(sig) != std::string::npos);
+  CHECK(text.find("$enddefinitions $end") != std::string::npos);
+  // fault_kind is the kind + 1 while handled: demand_zero (1) then cow_copy (3).
+  const size_t id_pos = text.find(" fault_kind $end");
+  const std::string line = text.substr(text.rfind("$var", id_pos), id_pos - text.rfind("$var", id_pos));
+  const std::string id = line.substr(line.rfind(' ') + 1);
+  const size_t dz = text.find("b1 " + id + "\n"), cow = text.find("b11 " + id + "\n");
+  CHECK(dz != std::string::npos);
+  CHECK(cow != std::string::npos);
+  CHECK(dz < cow);
+}
