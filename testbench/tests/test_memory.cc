@@ -1,0 +1,127 @@
+// PhysMem (sparse frames, TLM status, bulk timing) and FrameAllocator (refcounts, reuse).
+#include <catch2/catch.hpp>
+
+#include <cstring>
+
+#include "common/config.h"
+#include "memory/frame_allocator.h"
+#include "memory/phys_mem.h"
+
+#include <tlm_utils/simple_initiator_socket.h>
+
+using namespace mmusim;
+
+namespace {
+struct MemBench {
+  Config cfg;
+  Clock clock{1000};  // 1 ns cycles
+  MemBench() {
+    cfg.set("mem.size=1M");
+    cfg.set("mem.latency=40");
+    cfg.set("mem.copy_bytes_per_cycle=16");
+  }
+};
+
+// Stands in for the Mmu: an initiator bound to the memory's socket.
+struct Initiator : sc_core::sc_module {
+  tlm_utils::simple_initiator_socket<Initiator> socket{"socket"};
+  explicit Initiator(PhysMem& mem) : sc_core::sc_module("initiator") {
+    socket.bind(mem.socket);
+    sc_core::sc_start(sc_core::SC_ZERO_TIME);  // elaborate: bind the sockets
+  }
+};
+
+tlm::tlm_response_status transact(Initiator& mem, tlm::tlm_command cmd, uint64_t addr, void* data, unsigned len,
+                                  sc_core::sc_time& delay) {
+  tlm::tlm_generic_payload t;
+  t.set_command(cmd);
+  t.set_address(addr);
+  t.set_data_ptr(static_cast<unsigned char*>(data));
+  t.set_data_length(len);
+  t.set_streaming_width(len);
+  t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  mem.socket->b_transport(t, delay);
+  return t.get_response_status();
+}
+}  // namespace
+
+TEST_CASE("physmem: accesses are timed, checked and stored sparsely", "[memory]") {
+  MemBench b;
+  PhysMem mem("mem", b.cfg, b.clock);
+  Initiator cpu(mem);
+  CHECK(mem.frames() == 256);
+  sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+  uint64_t v = 0x1122334455667788, r = 0;
+  CHECK(transact(cpu, tlm::TLM_WRITE_COMMAND, 0x3008, &v, 8, delay) == tlm::TLM_OK_RESPONSE);
+  CHECK(transact(cpu, tlm::TLM_READ_COMMAND, 0x3008, &r, 8, delay) == tlm::TLM_OK_RESPONSE);
+  CHECK(r == v);
+  CHECK(b.clock.to_cycles(delay) == 80);  // two accesses of mem.latency
+  CHECK(mem.host_frames() == 1);          // only the written frame costs host memory
+  // Never-written memory reads as zeroes without costing host memory.
+  r = 1;
+  CHECK(transact(cpu, tlm::TLM_READ_COMMAND, 0x50000, &r, 8, delay) == tlm::TLM_OK_RESPONSE);
+  CHECK(r == 0);
+  CHECK(mem.host_frames() == 1);
+  // Outside memory: an address error, nothing done, no crash.
+  CHECK(transact(cpu, tlm::TLM_READ_COMMAND, 1 << 20, &r, 8, delay) == tlm::TLM_ADDRESS_ERROR_RESPONSE);
+  CHECK(transact(cpu, tlm::TLM_WRITE_COMMAND, (1 << 20) - 4, &v, 8, delay) == tlm::TLM_ADDRESS_ERROR_RESPONSE);
+  // An access crossing frames lands in both.
+  CHECK(transact(cpu, tlm::TLM_WRITE_COMMAND, 0x4ffc, &v, 8, delay) == tlm::TLM_OK_RESPONSE);
+  CHECK(mem.read64(0x4ffc) == v);
+  CHECK(mem.host_frames() == 3);
+}
+
+TEST_CASE("physmem: transport_dbg peeks without time, copy and zero move bytes at the configured bandwidth",
+          "[memory]") {
+  MemBench b;
+  PhysMem mem("mem", b.cfg, b.clock);
+  Initiator cpu(mem);
+  mem.write64(frame_addr(5) + 16, 0xfeed);
+  tlm::tlm_generic_payload t;
+  uint64_t r = 0;
+  t.set_command(tlm::TLM_READ_COMMAND);
+  t.set_address(frame_addr(5) + 16);
+  t.set_data_ptr(reinterpret_cast<unsigned char*>(&r));
+  t.set_data_length(8);
+  t.set_streaming_width(8);
+  CHECK(cpu.socket->transport_dbg(t) == 8);
+  CHECK(r == 0xfeed);
+  CHECK(mem.copy_frame(9, 5) == 40 + 4096 / 16);
+  CHECK(mem.read64(frame_addr(9) + 16) == 0xfeed);
+  CHECK(mem.zero_frame(5) == 40 + 4096 / 16);
+  CHECK(mem.read64(frame_addr(5) + 16) == 0);
+  CHECK(mem.frame_is_zero_backed(5));
+  CHECK(mem.host_frames() == 1);
+}
+
+TEST_CASE("frame allocator: refcounts, peaks, LIFO reuse, exhaustion", "[memory]") {
+  FrameAllocator fa(8);
+  const Ppn reserved = fa.reserve();
+  CHECK(fa.reserved(reserved));
+  CHECK(fa.stats().in_use == 0);  // kernel-reserved frames are not counted
+  auto a = fa.alloc(FrameUse::Data), t = fa.alloc(FrameUse::PageTable);
+  REQUIRE(a);
+  REQUIRE(t);
+  CHECK(fa.refcount(*a) == 1);
+  fa.get(*a);
+  CHECK(fa.refcount(*a) == 2);
+  CHECK(fa.stats().shared == 1);
+  CHECK_FALSE(fa.put(*a));
+  CHECK(fa.stats().shared == 0);
+  CHECK(fa.stats().in_use == 2);
+  CHECK(fa.stats().data_peak == 1);
+  CHECK(fa.stats().pt_peak == 1);
+  CHECK(fa.put(*a));  // freed
+  CHECK(fa.use(*a) == FrameUse::Free);
+  auto again = fa.alloc(FrameUse::Data);
+  CHECK(again == a);  // the frame just freed is handed out first
+  std::vector<Ppn> rest;
+  while (auto f = fa.alloc(FrameUse::Data)) rest.push_back(*f);
+  CHECK(rest.size() == 8 - 3);
+  CHECK(fa.free_frames() == 0);
+  CHECK(fa.stats().failed == 1);
+  CHECK(fa.stats().peak == 7);
+  CHECK_FALSE(fa.alloc(FrameUse::Data).has_value());
+  CHECK(fa.put(rest.back()));
+  CHECK_THROWS_AS(fa.put(rest.back()), std::logic_error);  // a reference dropped twice is a kernel bug
+}
