@@ -1,0 +1,16 @@
+# Tests of the exploration scripts: scripts/sweep (run, merge, resume, failed
+# points, Slurm scripts), scripts/plot (every subcommand writes a PNG and an
+# SVG) and scripts/study-write-fraction (at 4 MiB: cow copies f x N bytes,
+# eager N). Each takes a few seconds and none depends on timing.
+# Included from testbench/tests/CMakeLists.txt:
+#   include(${CMAKE_CURRENT_SOURCE_DIR}/scripts_tests.cmake)
+# Debian's Python (3.11: tomllib; python3-matplotlib), as the scripts' #! lines.
+add_test(NAME scripts.sweep
+         COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/tests/test_sweep.py $<TARGET_FILE:mmusim>)
+add_test(NAME scripts.plot
+         COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/tests/test_plot.py $<TARGET_FILE:mmusim>)
+add_test(NAME scripts.study_write_fraction
+         COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/tests/test_study_write_fraction.py
+                 $<TARGET_FILE:mmusim>)
+set_tests_properties(scripts.sweep scripts.plot scripts.study_write_fraction
+                     PROPERTIES LABELS "scripts;no-sanitizer" TIMEOUT 300)
