@@ -16,7 +16,9 @@ class Clock {
         period_ps_(std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(1e6 / double(freq_mhz))))),
         period_(sc_core::sc_time::from_value(period_ps_)) {}
 
-  sc_core::sc_time to_time(Cycles c) const { return sc_core::sc_time::from_value(c * period_ps_); }
+  // Inline (sc_time::from_value is a library call, and this is on the hot
+  // path); exact while the product stays below 2^53 ps (about 104 days).
+  sc_core::sc_time to_time(Cycles c) const { return period_ * double(c); }
   Cycles to_cycles(const sc_core::sc_time& t) const { return t.value() / period_ps_; }
   const sc_core::sc_time& period() const { return period_; }
   uint64_t freq_mhz() const { return freq_mhz_; }

@@ -127,11 +127,12 @@ void Cpu::access(const TraceRecord& rec) {
     for (unsigned i = 0; i < size; ++i) data[i] = uint8_t(rec.value >> (8 * i));
   // An access that crosses a page is two accesses, one per page.
   const unsigned first = unsigned(std::min<uint64_t>(size, kPageSize - page_offset(rec.va)));
-  FaultOutcome done = access_page(rec.va, first, data, type);
-  if (done == FaultOutcome::Retry && first < size) {
-    ++stats_.page_crossings;
-    done = access_page(rec.va + first, size - first, data + first, type);
-  }
+  FaultOutcome done = FaultOutcome::Retry;
+  // A store is all or nothing: the second page must be writable (its faults
+  // taken) before any byte lands in the first.
+  if (store && first < size) done = access_page(rec.va + first, size - first, data + first, type, true);
+  if (done == FaultOutcome::Retry) done = access_page(rec.va, first, data, type);
+  if (done == FaultOutcome::Retry && first < size) done = access_page(rec.va + first, size - first, data + first, type);
   if (done != FaultOutcome::Retry) {
     cur_ = nullptr;
     if (ref_) {
@@ -142,6 +143,7 @@ void Cpu::access(const TraceRecord& rec) {
     return;
   }
   ++stats_.accesses;
+  if (first < size) ++stats_.page_crossings;
   if (ref_ && !legal) mismatch(rec, "the access completed but the reference model says it must segfault");
   if (store) {
     ++stats_.stores;
@@ -167,9 +169,11 @@ void Cpu::access(const TraceRecord& rec) {
   if (checked) ++stats_.loads_checked;
 }
 
-FaultOutcome Cpu::access_page(VAddr va, unsigned len, uint8_t* data, AccessType type) {
+FaultOutcome Cpu::access_page(VAddr va, unsigned len, uint8_t* data, AccessType type, bool probe) {
   ext_.access = type;
-  trans_.set_command(type == AccessType::Store ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+  trans_.set_command(probe                         ? tlm::TLM_IGNORE_COMMAND
+                     : type == AccessType::Store ? tlm::TLM_WRITE_COMMAND
+                                                 : tlm::TLM_READ_COMMAND);
   trans_.set_data_ptr(data);
   trans_.set_data_length(len);
   trans_.set_streaming_width(len);

@@ -61,8 +61,9 @@ class Cpu : public sc_core::sc_module {
   void run();
   void execute(const TraceRecord& rec);
   void access(const TraceRecord& rec);
-  // One access within a page: Retry means it completed; otherwise the process was killed.
-  FaultOutcome access_page(VAddr va, unsigned len, uint8_t* data, AccessType type);
+  // One access within a page: Retry means it completed; otherwise the process
+  // was killed. A probe translates (and takes any fault) but moves no data.
+  FaultOutcome access_page(VAddr va, unsigned len, uint8_t* data, AccessType type, bool probe = false);
   void advance(Cycles c);
   void mismatch(const TraceRecord& rec, const std::string& what);
 

@@ -95,6 +95,12 @@ void Mmu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
   const PAddr pa = frame_addr(hit->translate(vpn)) | page_offset(va);
   ext->paddr = pa;
   delay += clock_.to_time(cycles);
+  if (trans.get_command() == tlm::TLM_IGNORE_COMMAND) {
+    // A translation probe (the CPU checks the second page of a crossing
+    // store before writing the first): no data moves.
+    trans.set_response_status(tlm::TLM_OK_RESPONSE);
+    return;
+  }
   trans.set_address(pa);
   mem_socket->b_transport(trans, delay);
   trans.set_address(va);
