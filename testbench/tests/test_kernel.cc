@@ -288,3 +288,31 @@ TEST_CASE("a TLB hit costs the L1 latency and a data access, a miss adds the L2 
   const uint64_t spawn = 200 + zero;
   CHECK(u(r, "sim.cycles") == spawn + (2 + 9 + 10) + fault + (2 + 9 + 30 + 10) + 1000);
 }
+
+TEST_CASE("the invariant checker catches a wrong reference count and a mapped free frame", "[kernel][invariants]") {
+  bool checked = false;
+  const RunResult r = simulate(
+      "1 mmap 0x10000 8K rw\n"
+      "1 store 0x10000 1\n"
+      "1 fork 2\n"
+      "1 exit\n"
+      "2 exit\n",
+      {}, [&](Top& top, const TraceRecord& rec) {
+        if (rec.line != 3) return;
+        Kernel& k = top.kernel;
+        const Ppn f = k.pte_of(*k.process(1), 0x10000).ppn();
+        CHECK(k.frames().refcount(f) == 2);
+        CHECK_NOTHROW(k.check_invariants());
+        k.frames().get(f);  // one reference too many
+        CHECK_THROWS_WITH(k.check_invariants(), Catch::Contains("reference count 3 but 2 mappings"));
+        k.frames().put(f);
+        k.frames().put(f);  // one too few
+        CHECK_THROWS_WITH(k.check_invariants(), Catch::Contains("reference count 1 but 2 mappings"));
+        k.frames().get(f);
+        CHECK_NOTHROW(k.check_invariants());
+        checked = true;
+      });
+  CHECK(checked);
+  CHECK(r.exit_code == 0);
+  CHECK(u(r, "memory.frames_in_use") == 0);
+}
