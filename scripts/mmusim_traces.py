@@ -300,6 +300,62 @@ def write_fraction(size, fraction, check_every=16):
 
 
 # --------------------------------------------------------------------------
+# calibration scenarios (scripts/calibrate): the same phases that
+# scripts/calibrate-src/cowbench.c times on the host
+
+def fork_cost(size, parent=1, child=2, base=FAULTS_BASE):
+    """The parent maps `size` bytes rw (size 0: nothing) and stores once to
+    every page, forks `child`, which exits at once; the parent exits.
+    fork.cycles is the cost of one fork with `size` bytes touched."""
+    if size < 0 or size % PAGE:
+        raise ValueError(f"size {size} is not a multiple of {PAGE}")
+    npages = size // PAGE
+
+    def lines():
+        yield f"# mmusim trace: fork with {format_size(size) if size else 0} touched ({npages} pages)\n"
+        if npages:
+            yield f"{parent} mmap {base:#x} {format_size(size)} rw\n"
+            for i in range(npages):
+                yield f"{parent} store {base + i * PAGE:#x} {i + 1}\n"
+        else:
+            yield f"{parent} compute 1\n"  # the parent exists before it forks
+        yield f"{parent} fork {child}\n"
+        yield f"{child} exit\n"
+        yield f"{parent} exit\n"
+
+    counts = {"demand_zero": npages, "cow_zero": 0, "cow_copy": 0, "cow_reuse": 0}
+    return Workload("fork-cost", lambda: _lines_to_chunks(lines()), npages, counts,
+                    f"fork-cost: {format_size(size) if size else 0}")
+
+
+def read_then_write(size, check_every=16, pid=1, base=FAULTS_BASE):
+    """One process maps `size` bytes rw, loads once from every page (a
+    demand-zero fault each: the shared zero frame is mapped), then stores
+    once to every page (a cow_zero fault each: a zeroed frame, no copy) and
+    reads every `check_every`-th page back; it exits."""
+    if size < PAGE or size % PAGE:
+        raise ValueError(f"size {size} is not a positive multiple of {PAGE}")
+    npages = size // PAGE
+
+    def lines():
+        yield f"# mmusim trace: read then write, {format_size(size)} ({npages} pages)\n"
+        yield f"{pid} mmap {base:#x} {format_size(size)} rw\n"
+        for i in range(npages):
+            yield f"{pid} load {base + i * PAGE:#x} expect=0\n"
+        for i in range(npages):
+            yield f"{pid} store {base + i * PAGE:#x} {i + 1}\n"
+        if check_every:
+            for i in range(0, npages, check_every):
+                yield f"{pid} load {base + i * PAGE:#x} expect={i + 1}\n"
+        yield f"{pid} exit\n"
+
+    accesses = 2 * npages + (len(range(0, npages, check_every)) if check_every else 0)
+    counts = {"demand_zero": npages, "cow_zero": npages, "cow_copy": 0, "cow_reuse": 0}
+    return Workload("read-then-write", lambda: _lines_to_chunks(lines()), accesses, counts,
+                    f"read-then-write: {format_size(size)}")
+
+
+# --------------------------------------------------------------------------
 # output
 
 def write_chunks(chunks, path=None):
