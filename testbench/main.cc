@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "common/error.h"
 #include "compare.h"
+#include "rtl_tlb.h"
 #include "run.h"
 
 using namespace mmusim;
@@ -52,6 +53,14 @@ int check_stats(const std::string& path, const StatsJson& stats) {
   return bad ? 1 : 0;
 }
 
+// The RTL TLB's waveform beside the model's: FILE.vcd -> FILE.rtl.vcd.
+std::string rtl_vcd_path(const std::string& vcd) {
+  const std::string ext = ".vcd";
+  if (vcd.size() > ext.size() && vcd.compare(vcd.size() - ext.size(), ext.size(), ext) == 0)
+    return vcd.substr(0, vcd.size() - ext.size()) + ".rtl.vcd";
+  return vcd + ".rtl.vcd";
+}
+
 }  // namespace
 
 int sc_main(int argc, char* argv[]) {
@@ -73,7 +82,9 @@ int sc_main(int argc, char* argv[]) {
   app.add_option("--timeline", timeline_file,
                  "write a CSV of frames in use, shared frames and cumulative faults over simulated time");
   app.add_option("--timeline-interval", timeline_interval, "cycles between --timeline samples (default 100000)");
-  app.add_option("--vcd", vcd_file, "write a waveform (VCD) of the model's main signals");
+  app.add_option("--vcd", vcd_file,
+                 "write a waveform (VCD) of the model's main signals; with --tlb rtl or lockstep also one of "
+                 "the RTL TLB's signals to FILE with .vcd replaced by .rtl.vcd (not with --compare)");
   app.add_flag("--compare", compare, "run the trace under eager copy and copy-on-write and compare them");
   app.add_flag("-q,--quiet", quiet, "no summary and no progress on the terminal");
   app.add_flag("--print-config", print_config, "print the effective configuration with descriptions and exit");
@@ -97,8 +108,7 @@ int sc_main(int argc, char* argv[]) {
     if (!fork_policy.empty()) cfg.set("kernel.fork_policy", fork_policy);
     if (!tlb_impl.empty()) cfg.set("tlb.impl", tlb_impl);
     cfg.validate();
-    if (cfg.str("tlb.impl") != "model")
-      throw UserError(fmt::format("tlb.impl = {}: this build has no RTL TLB yet (only 'model')", cfg.str("tlb.impl")));
+    if (const std::string why = rtl_tlb_unavailable(cfg); !why.empty()) throw UserError(why);
     if (print_config) {
       std::cout << cfg.to_toml(true);
       return 0;
@@ -110,6 +120,7 @@ int sc_main(int argc, char* argv[]) {
     opts.faults_csv = faults_file;
     opts.timeline_csv = timeline_file;
     opts.vcd = vcd_file;
+    if (!vcd_file.empty() && cfg.str("tlb.impl") != "model" && !compare) opts.rtl_vcd = rtl_vcd_path(vcd_file);
     opts.timeline_interval = timeline_interval;
     opts.progress = !quiet && isatty(STDERR_FILENO);
     opts.check_each_step = check_each_step;

@@ -12,6 +12,8 @@
 #include "common/config.h"
 #include "common/error.h"
 #include "cpu/trace_reader.h"
+#include "lockstep_tlb.h"
+#include "rtl_tlb.h"
 #include "top.h"
 #include "vcd_writer.h"
 
@@ -157,6 +159,7 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
   RunResult result;
   const auto t0 = std::chrono::steady_clock::now();
   try {
+    if (const std::string why = rtl_tlb_unavailable(cfg); !why.empty()) throw UserError(why);
     TraceReader trace(opts.trace);
     std::unique_ptr<CsvOutput> faults_csv, timeline_csv;
     if (!opts.faults_csv.empty())
@@ -166,7 +169,7 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
       if (opts.timeline_interval == 0) throw UserError("--timeline-interval must be at least 1 cycle");
       timeline_csv = std::make_unique<CsvOutput>(opts.timeline_csv, Timeline::kHeader);
     }
-    Top top("top", cfg, trace);
+    Top top("top", cfg, trace, opts.rtl_vcd);
     std::unique_ptr<ModelWaves> waves;
     if (!opts.vcd.empty()) waves = std::make_unique<ModelWaves>(opts.vcd, top.clock);
     if (faults_csv || waves)
@@ -182,7 +185,10 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
       top.cpu.on_progress = [&](uint64_t n) { progress->update(n); };
     }
     std::string invariant_error;
-    if (opts.after_record || opts.check_each_step || timeline || waves) {
+    // A lockstep divergence or a failed RTL assertion stops the run at the end
+    // of the trace line it happened in (exit 1, the report on standard error).
+    const bool watch_tlb = top.rtl_tlb != nullptr;
+    if (opts.after_record || opts.check_each_step || timeline || waves || watch_tlb) {
       top.cpu.after_record = [&](const TraceRecord& rec) {
         if (timeline) timeline->maybe_sample(top);
         if (waves) waves->record(top, rec);
@@ -194,6 +200,7 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
           }
         }
         if (opts.after_record) opts.after_record(top, rec);
+        if (watch_tlb && top.tlb_failed()) top.halt();
       };
     }
     sc_core::sc_start();
@@ -217,18 +224,25 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
     top.report(s);
     s["sim.wall_seconds"] = wall;
     s["sim.accesses_per_second"] = wall > 0 ? double(top.cpu.stats().accesses) / wall : 0.0;
-    s["lockstep.lookups"] = 0;
-    s["lockstep.divergences"] = 0;
+    s["lockstep.lookups"] = top.lockstep ? top.lockstep->lookups() : 0;
+    s["lockstep.divergences"] = top.lockstep ? top.lockstep->divergences() : 0;
+    const std::string tlb_failure = top.tlb_failure();
+    if (!top.cpu.finished()) s["sim.cycles"] = top.cpu.now();  // halted by the TLB check
     s["verify.invariant_failures"] = invariant_error.empty() ? 0 : 1;
     if (!invariant_error.empty()) {
       result.error = invariant_error;
       std::cerr << "mmusim: " << invariant_error << "\n";
     }
-    if (top.cpu.stats().mismatches > 0 || !invariant_error.empty()) result.exit_code = 1;
+    if (!tlb_failure.empty()) {
+      if (result.error.empty()) result.error = tlb_failure;
+      std::cerr << "mmusim: " << tlb_failure;
+    }
+    if (top.cpu.stats().mismatches > 0 || !invariant_error.empty() || !tlb_failure.empty()) result.exit_code = 1;
     if (timeline) timeline->sample(top, top.cpu.cycles());
     if (faults_csv) faults_csv->commit();
     if (timeline_csv) timeline_csv->commit();
     if (waves) waves->commit(top.cpu.cycles());
+    top.finish_rtl_vcd(true);
   } catch (const UserError& e) {
     result.exit_code = 2;
     result.error = e.what();

@@ -9,13 +9,14 @@ namespace mmusim {
 namespace {
 PagingMode parse_mode(const std::string& s) { return s == "sv48" ? PagingMode::Sv48 : PagingMode::Sv39; }
 
+}  // namespace
+
 std::unique_ptr<Tlb> make_tlb(const Config& cfg, const std::string& level) {
   const std::string k = "tlb." + level + ".";
   return std::make_unique<Tlb>(level, unsigned(cfg.u64(k + "entries")), unsigned(cfg.u64(k + "ways")),
                                cfg.u64(k + "latency"), parse_policy(cfg.str(k + "policy")),
                                cfg.u64("tlb.seed") + (level == "l2" ? 1 : 0));
 }
-}  // namespace
 
 Mmu::Mmu(sc_core::sc_module_name name, const Config& cfg, const Clock& clock)
     : sc_core::sc_module(name),

@@ -3,6 +3,7 @@
 // annotates the transaction's delay, nothing waits.
 #pragma once
 #include <memory>
+#include <string>
 
 #include <systemc>
 #include <tlm>
@@ -19,6 +20,9 @@ namespace mmusim {
 
 class Config;
 class Tlb;
+
+// The C++ TLB of one level ("l1" or "l2") as tlb.<level>.* configure it.
+std::unique_ptr<Tlb> make_tlb(const Config& cfg, const std::string& level);
 
 struct MmuStats {
   uint64_t translations = 0, faults = 0;

@@ -1,0 +1,87 @@
+# The RTL TLB: the lockstep checker and the adapter (always compiled; without
+# Verilator the adapter only says that the build has no RTL), and with
+# MMUSIM_RTL=ON one verilated C++ model (no SystemC) per variant in
+# MMUSIM_RTL_TLB_VARIANTS, linked into mmusim_models.
+#
+# Included from the top-level CMakeLists.txt after mmusim_models is defined.
+
+target_sources(mmusim_models PRIVATE ${CMAKE_CURRENT_LIST_DIR}/rtl_tlb.cc
+                                     ${CMAKE_CURRENT_LIST_DIR}/lockstep_tlb.cc)
+target_include_directories(mmusim_models PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+
+if(NOT MMUSIM_RTL)
+  return()
+endif()
+
+# Verilator fixes the parameters when it translates the RTL: each variant
+# "ENTRIESxWAYS:POLICY" is verilated on its own, and the adapter picks the one
+# that tlb.l1.entries / ways / policy ask for (--tlb rtl and lockstep stop with
+# exit 2, listing the variants, if there is none). The first three are the
+# default L1 (64 entries, 4 ways) under each policy the RTL implements.
+set(MMUSIM_RTL_TLB_VARIANTS
+    "64x4:lru;64x4:plru;64x4:fifo;32x32:lru;32x32:plru;16x16:fifo;36x3:lru;36x3:fifo"
+    CACHE STRING "RTL TLB variants to verilate: ENTRIESxWAYS:POLICY (lru, plru, fifo), ';'-separated")
+
+set(_rtl_sources ${CMAKE_CURRENT_LIST_DIR}/tlb_pkg.sv ${CMAKE_CURRENT_LIST_DIR}/tlb.sv)
+set(_rtl_includes "")
+set(_rtl_table "")
+foreach(_variant ${MMUSIM_RTL_TLB_VARIANTS})
+  if(NOT _variant MATCHES "^([0-9]+)x([0-9]+):(lru|plru|fifo)$")
+    message(FATAL_ERROR "MMUSIM_RTL_TLB_VARIANTS: '${_variant}' is not ENTRIESxWAYS:lru|plru|fifo")
+  endif()
+  set(_entries ${CMAKE_MATCH_1})
+  set(_ways ${CMAKE_MATCH_2})
+  set(_policy ${CMAKE_MATCH_3})
+  math(EXPR _rem "${_entries} % ${_ways}")
+  if(_ways EQUAL 0 OR _entries LESS _ways OR NOT _rem EQUAL 0)
+    message(FATAL_ERROR "MMUSIM_RTL_TLB_VARIANTS: '${_variant}': ways must divide entries")
+  endif()
+  # tlb_pkg::repl_e: ReplLru = 0, ReplPlru = 1, ReplFifo = 2. Verilator's -G
+  # takes numbers only, hence -Wno-ENUMVALUE for this one parameter.
+  if(_policy STREQUAL "lru")
+    set(_pnum 0)
+    set(_penum Lru)
+  elseif(_policy STREQUAL "plru")
+    set(_pnum 1)
+    set(_penum Plru)
+  else()
+    set(_pnum 2)
+    set(_penum Fifo)
+  endif()
+  set(_prefix Vtlb_${_entries}x${_ways}_${_policy})
+  verilate(mmusim_models
+    SOURCES ${_rtl_sources}
+    TOP_MODULE tlb
+    PREFIX ${_prefix}
+    TRACE
+    VERILATOR_ARGS -Wall -Wno-fatal -Wno-ENUMVALUE --assert -O3 --x-assign fast --x-initial fast
+                   -GEntries=${_entries} -GWays=${_ways} -GPolicy=2'd${_pnum} -GVpnWidth=52
+                   -GPpnWidth=44 -GAsidWidth=16)
+  string(APPEND _rtl_includes "#include \"${_prefix}.h\"\n#include \"${_prefix}___024root.h\"\n")
+  string(APPEND _rtl_table "  X(${_prefix}, ${_entries}, ${_ways}, ${_penum}) \\\n")
+endforeach()
+
+# Verilator's own headers and run-time sources are not ours to warn about (-Wextra).
+target_include_directories(mmusim_models SYSTEM PUBLIC ${VERILATOR_ROOT}/include ${VERILATOR_ROOT}/include/vltstd)
+foreach(_src verilated.cpp verilated_dpi.cpp verilated_threads.cpp verilated_vcd_c.cpp)
+  set_property(SOURCE ${VERILATOR_ROOT}/include/${_src} APPEND PROPERTY COMPILE_OPTIONS -w)
+endforeach()
+
+# Verilator's trace code keeps 64-bit values at 4-byte-aligned addresses
+# (verilated_trace_imp.h, generated *__Trace*.cpp), which UBSan's alignment
+# check rejects; that is Verilator's business, not checked here.
+if(MMUSIM_SANITIZE)
+  get_target_property(_all_sources mmusim_models SOURCES)
+  foreach(_src ${_all_sources})
+    if(_src MATCHES "__Trace.*\\.cpp$" OR _src MATCHES "verilated_vcd_c\\.cpp$")
+      set_property(SOURCE ${_src} APPEND PROPERTY COMPILE_OPTIONS -fno-sanitize=alignment)
+    endif()
+  endforeach()
+endif()
+
+set(MMUSIM_RTL_VARIANT_INCLUDES "${_rtl_includes}")
+set(MMUSIM_RTL_VARIANT_TABLE "${_rtl_table}")
+configure_file(${CMAKE_CURRENT_LIST_DIR}/rtl_tlb_variants.h.in
+               ${CMAKE_BINARY_DIR}/generated/rtl_tlb_variants.h @ONLY)
+target_include_directories(mmusim_models PRIVATE ${CMAKE_BINARY_DIR}/generated)
+target_compile_definitions(mmusim_models PUBLIC MMUSIM_HAVE_RTL)
