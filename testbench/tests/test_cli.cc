@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <sstream>
 
 #include "sim_harness.h"
 
@@ -211,4 +212,44 @@ TEST_CASE("cli: --vcd writes a waveform of the model's main signals", "[cli][vcd
   CHECK(dz != std::string::npos);
   CHECK(cow != std::string::npos);
   CHECK(dz < cow);
+}
+
+TEST_CASE("cli: --timeline samples frames and faults at every interval of simulated time", "[cli][timeline]") {
+  TempFile csv("", ".csv"), stats("", ".json");
+  REQUIRE(run_mmusim("-q --timeline " + csv.path() + " --timeline-interval 1000000 --stats " + stats.path() + " " +
+                     kSource + "/traces/write-heavy-child.trace.gz")
+              .exit_code == 0);
+  const auto s = nlohmann::json::parse(read_all(stats.path()));
+  std::ifstream in(csv.path());
+  std::string line;
+  std::getline(in, line);
+  CHECK(line ==
+        "cycle,frames_in_use,data_frames,pt_frames,shared_frames,processes,faults,demand_zero,cow_zero,cow_copy,"
+        "cow_reuse,shared_map,bytes_copied");
+  std::vector<std::vector<uint64_t>> rows;
+  while (std::getline(in, line)) {
+    std::vector<uint64_t> r;
+    std::stringstream ss(line);
+    std::string x;
+    while (std::getline(ss, x, ',')) r.push_back(std::stoull(x));
+    REQUIRE(r.size() == 13);
+    rows.push_back(r);
+  }
+  REQUIRE(rows.size() > 10);
+  uint64_t max_shared = 0, max_data = 0;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    CHECK(rows[i][0] > rows[i - 1][0]);           // time moves forward
+    CHECK(rows[i][6] >= rows[i - 1][6]);          // faults are cumulative
+    if (i + 1 < rows.size()) CHECK(rows[i][0] / 1000000 > rows[i - 1][0] / 1000000);  // one sample per interval
+    CHECK(rows[i][1] == rows[i][2] + rows[i][3]);  // data + page tables
+    max_shared = std::max(max_shared, rows[i][4]);
+    max_data = std::max(max_data, rows[i][2]);
+  }
+  CHECK(max_shared == 4096);  // right after fork every page is shared
+  CHECK(max_data <= s["memory.data_frames_peak"].get<uint64_t>());
+  const auto& last = rows.back();
+  CHECK(last[0] == s["sim.cycles"].get<uint64_t>());  // the last sample is the end of the run
+  CHECK(last[1] == 0);
+  CHECK(last[9] == 4096);
+  CHECK(last[12] == 16777216);
 }
