@@ -64,10 +64,14 @@ void Cpu::execute(const TraceRecord& rec) {
     }
     const bool spawned = kernel_.state(rec.pid) == ProcState::Unseen;
     Cycles cost = 0;
-    cur_ = &kernel_.switch_to(rec.pid, cost);
+    cur_ = kernel_.switch_to(rec.pid, cost);
     cur_pid_ = rec.pid;
-    if (spawned && ref_) ref_->spawn(rec.pid);
     advance(cost);
+    if (!cur_) {  // no memory for a new process: it never runs
+      ++stats_.skipped_lines;
+      return;
+    }
+    if (spawned && ref_) ref_->spawn(rec.pid);
   }
   // The address space may have a new ASID after a switch or a rollover.
   ext_.pid = cur_->pid;

@@ -59,13 +59,17 @@ Process* Kernel::process(Pid pid) {
   return it == procs_.end() ? nullptr : it->second.get();
 }
 
-Process& Kernel::switch_to(Pid pid, Cycles& cost) {
+Process* Kernel::switch_to(Pid pid, Cycles& cost) {
   Process* p = process(pid);
   if (!p) {
     // A pid never seen starts as a new process with an empty address space.
     Cost c;
     auto root = alloc_frame(FrameUse::PageTable, c);
-    if (!root) throw UserError(fmt::format("no memory left for the page tables of new process {}", pid));
+    if (!root) {
+      ++stats_.oom_kills;
+      dead_[pid] = ProcState::Dead;
+      return nullptr;
+    }
     auto owned = std::make_unique<Process>();
     owned->pid = pid;
     owned->mm.root = *root;
@@ -92,7 +96,7 @@ Process& Kernel::switch_to(Pid pid, Cycles& cost) {
     current_ = p;
     last_pid_ = pid;
   }
-  return *p;
+  return p;
 }
 
 void Kernel::assign_asid(Process& p, Cycles& cost) {

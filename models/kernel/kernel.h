@@ -49,7 +49,9 @@ class Kernel : public sc_core::sc_module {
 
   // Schedules `pid` (spawning it with an empty address space if never seen);
   // adds the context-switch cost (and any TLB flush an ASID change needs).
-  Process& switch_to(Pid pid, Cycles& cost);
+  // Returns null if a new process cannot get its root page table: it counts
+  // as killed for lack of memory (kernel.oom_kills) and its lines are skipped.
+  Process* switch_to(Pid pid, Cycles& cost);
 
   // System calls. A trace error (misaligned range, overlap, ...) throws
   // UserError with a message that the caller prefixes with file:line.

@@ -316,3 +316,26 @@ TEST_CASE("the invariant checker catches a wrong reference count and a mapped fr
   CHECK(r.exit_code == 0);
   CHECK(u(r, "memory.frames_in_use") == 0);
 }
+
+TEST_CASE("a new process that cannot get its page-table root is killed for lack of memory", "[kernel][oom]") {
+  // mem.size = 1M: 254 frames after the kernel's own; pid 1 takes all of them
+  // (its root, two tables and 251 data pages).
+  std::string trace = "1 mmap 0x100000 2M rw\n";
+  for (int i = 0; i < 251; ++i) trace += fmt::format("1 store {:#x} 1\n", 0x100000 + i * 4096);
+  trace +=
+      "2 mmap 0x1000 4K rw\n"  // no frame for pid 2's root: killed, its lines skipped
+      "2 store 0x1000 1\n"
+      "1 load 0x100000 expect=1\n"
+      "1 exit\n"
+      "3 mmap 0x1000 4K rw\n"  // memory is free again
+      "3 store 0x1000 5\n"
+      "3 load 0x1000 expect=5\n"
+      "3 exit\n";
+  const RunResult r = simulate(trace, {"mem.size=1M"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(u(r, "kernel.oom_kills") == 1);
+  CHECK(u(r, "trace.skipped_lines") == 2);
+  CHECK(u(r, "memory.frames_peak") == 254);
+  CHECK(u(r, "verify.mismatches") == 0);
+  CHECK(u(r, "memory.frames_in_use") == 0);
+}
