@@ -24,13 +24,21 @@ std::string temp_path(const char* what) {
   return buf;
 }
 
+// FILE.csv -> FILE.cow.csv: each run's outputs carry the policy in their name.
+std::string with_policy(const std::string& path, const std::string& policy) {
+  const size_t slash = path.rfind('/');
+  const size_t dot = path.rfind('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash) || dot == slash + 1)
+    return path + "." + policy;
+  return path.substr(0, dot) + "." + policy + path.substr(dot);
+}
+
 // Runs one policy in a child process; its statistics come back through a file.
 int run_child(Config cfg, RunOptions opts, const std::string& policy, StatsJson& stats, std::string& error) {
   cfg.set("kernel.fork_policy", policy);
   opts.progress = false;
-  // Each run's per-fault and timeline CSVs get the policy in their name.
-  if (!opts.faults_csv.empty()) opts.faults_csv += "." + policy;
-  if (!opts.timeline_csv.empty()) opts.timeline_csv += "." + policy;
+  for (std::string* out : {&opts.faults_csv, &opts.timeline_csv, &opts.vcd})
+    if (!out->empty()) *out = with_policy(*out, policy);
   const std::string out = temp_path("statistics");
   std::cout.flush();
   const pid_t pid = ::fork();

@@ -253,3 +253,18 @@ TEST_CASE("cli: --timeline samples frames and faults at every interval of simula
   CHECK(last[9] == 4096);
   CHECK(last[12] == 16777216);
 }
+
+TEST_CASE("cli: --compare writes each run's per-fault CSV with the policy in its name", "[cli][compare]") {
+  TempFile base("", ".csv");
+  const std::string stem = base.path().substr(0, base.path().size() - 4);
+  const ProcessResult r = run_mmusim("-q --compare --faults " + base.path() + " " + kSource + "/traces/tutorial-int-x.trace");
+  REQUIRE(r.exit_code == 0);
+  const std::string eager = read_all(stem + ".eager.csv"), cow = read_all(stem + ".cow.csv");
+  std::remove((stem + ".eager.csv").c_str());
+  std::remove((stem + ".cow.csv").c_str());
+  CHECK(std::count(eager.begin(), eager.end(), '\n') == 2);  // header, the demand-zero fault
+  CHECK(std::count(cow.begin(), cow.end(), '\n') == 3);      // and the COW copy
+  CHECK(cow.find(",cow_copy,") != std::string::npos);
+  CHECK(eager.find(",cow_copy,") == std::string::npos);
+  CHECK_FALSE(file_exists(base.path()));
+}
