@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
 #include <iostream>
 
 #include "common/config.h"
@@ -126,9 +127,10 @@ void Cpu::access(const TraceRecord& rec) {
   const unsigned size = rec.size;
   const bool legal = ref_ ? ref_->permits(rec.pid, rec.va, size, type) : true;
 
+  // The trace's values are little-endian, as the host's are (checked below).
+  static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "mmusim assumes a little-endian host");
   uint8_t data[8];
-  if (store)
-    for (unsigned i = 0; i < size; ++i) data[i] = uint8_t(rec.value >> (8 * i));
+  if (store) std::memcpy(data, &rec.value, sizeof data);
   // An access that crosses a page is two accesses, one per page.
   const unsigned first = unsigned(std::min<uint64_t>(size, kPageSize - page_offset(rec.va)));
   FaultOutcome done = FaultOutcome::Retry;
@@ -156,7 +158,7 @@ void Cpu::access(const TraceRecord& rec) {
   }
   ++stats_.loads;
   uint64_t value = 0;
-  for (unsigned i = size; i-- > 0;) value = value << 8 | data[i];
+  std::memcpy(&value, data, size);
   stats_.load_hash = ((stats_.load_hash ^ rec.line) * 1099511628211ull ^ value) * 1099511628211ull;
   bool checked = false;
   if (ref_ && legal) {

@@ -122,6 +122,19 @@ ReferenceModel::Page& ReferenceModel::page_for_write(Proc& p, VAddr va) {
 }
 
 uint64_t ReferenceModel::load(Pid pid, VAddr va, unsigned size) {
+  if (page_offset(va) + size <= kPageSize) {  // the common case: one page
+    CacheLine& line = cache_line(vpn_of(va));
+    const Page* page;
+    if (line.pid == pid && line.vpn == vpn_of(va)) {
+      page = line.page;
+    } else {
+      page = page_for_read(proc(pid), va);
+      if (page) line = CacheLine{pid, vpn_of(va), const_cast<Page*>(page), false};
+    }
+    uint64_t v = 0;  // little-endian, as the host (see Cpu::access)
+    if (page) std::memcpy(&v, page->data() + page_offset(va), size);
+    return v;
+  }
   uint8_t bytes[8] = {};
   for (unsigned i = 0; i < size;) {
     const VAddr a = va + i;
