@@ -18,7 +18,6 @@ struct AccessExtension : tlm::tlm_extension<AccessExtension> {
   // Out: set by the Mmu.
   WalkFault fault = WalkFault::None;  // None: the access completed
   Cycles walk_cycles = 0;             // page-walk time spent on this access
-  PAddr paddr = 0;                    // physical address of a completed access
 
   tlm::tlm_extension_base* clone() const override { return new AccessExtension(*this); }
   void copy_from(const tlm::tlm_extension_base& other) override {

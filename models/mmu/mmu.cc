@@ -94,7 +94,6 @@ void Mmu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
   }
 
   const PAddr pa = frame_addr(hit->translate(vpn)) | page_offset(va);
-  ext->paddr = pa;
   delay += clock_.to_time(cycles);
   if (trans.get_command() == tlm::TLM_IGNORE_COMMAND) {
     // A translation probe (the CPU checks the second page of a crossing

@@ -20,6 +20,16 @@ const std::vector<std::string> kTimedConfig = {
     "kernel.fork_base=1000", "kernel.fork_per_pte=10",     "kernel.syscall=0",      "mmu.pwc_entries=0",
     "kernel.frame_free=3",   "mem.size=16M"};
 
+// Under kTimedConfig: zeroing or copying a page is one access plus 4096 bytes
+// at 8 bytes a cycle; a new page-table frame is an allocation and a zeroing.
+constexpr uint64_t kBulk = 10 + 4096 / 8;
+constexpr uint64_t kTableFrame = 200 + kBulk;
+// A demand-zero store into an empty address space: trap, a walk that stops at
+// the root, the handler reading 2 levels and the leaf, two table frames and a
+// data frame, the zeroing, 3 PTE writes, trap exit.
+constexpr uint64_t kFirstTouchFault =
+    100 + 10 + (1000 + 3 * 10) + (2 * kTableFrame + 200) + kBulk + 3 * (5 + 10) + 50;
+
 std::vector<std::string> with(std::vector<std::string> base, std::initializer_list<std::string> more) {
   base.insert(base.end(), more);
   return base;
@@ -190,7 +200,6 @@ TEST_CASE("each fault's latency breakdown follows the configuration and adds up"
     rows.push_back(f);
   }
   REQUIRE(rows.size() == 3);
-  const uint64_t zero = 10 + 4096 / 8;  // a bulk zero or copy: one access + 4096 bytes at 8 B/cycle
   // Demand-zero fault into an empty address space: the walk stops at the root
   // (1 read); the handler reads 2 table levels and the leaf; it allocates two
   // tables (each zeroed) and the data frame; writes 2 table pointers and the leaf.
@@ -200,12 +209,12 @@ TEST_CASE("each fault's latency breakdown follows the configuration and adds up"
   CHECK(std::stoull(rows[0][5]) == 100);
   CHECK(std::stoull(rows[0][6]) == 10);
   CHECK(std::stoull(rows[0][7]) == 1000 + 3 * 10);
-  CHECK(std::stoull(rows[0][8]) == 2 * (200 + zero) + 200);
-  CHECK(std::stoull(rows[0][9]) == zero);
+  CHECK(std::stoull(rows[0][8]) == 2 * kTableFrame + 200);
+  CHECK(std::stoull(rows[0][9]) == kBulk);
   CHECK(std::stoull(rows[0][10]) == 3 * (5 + 10));
   CHECK(std::stoull(rows[0][11]) == 0);
   CHECK(std::stoull(rows[0][12]) == 50);
-  CHECK(std::stoull(rows[0][4]) == 100 + 10 + 1030 + 2 * (200 + zero) + 200 + zero + 45 + 50);
+  CHECK(std::stoull(rows[0][4]) == kFirstTouchFault);
   // COW copy in the child (cold TLB): a full 3-level walk finds the read-only
   // leaf; one frame, one 4 KiB copy, one PTE write, one TLB invalidation.
   CHECK(rows[1][3] == "cow_copy");
@@ -213,7 +222,7 @@ TEST_CASE("each fault's latency breakdown follows the configuration and adds up"
   CHECK(std::stoull(rows[1][6]) == 3 * 10);
   CHECK(std::stoull(rows[1][7]) == 1000 + 3 * 10);
   CHECK(std::stoull(rows[1][8]) == 200);
-  CHECK(std::stoull(rows[1][9]) == zero);
+  CHECK(std::stoull(rows[1][9]) == kBulk);
   CHECK(std::stoull(rows[1][10]) == 15);
   CHECK(std::stoull(rows[1][11]) == 7);
   // COW reuse in the parent after the child exited: no frame, no copy.
@@ -236,17 +245,14 @@ TEST_CASE("fork costs fork_base + fork_per_pte per PTE plus table traffic", "[ke
       "1 fork 2\n"
       "2 exit\n"
       "1 exit\n";
-  const uint64_t zero = 10 + 4096 / 8;
-  const uint64_t tables = 3 * (200 + zero);  // the child's root, level-1 and leaf tables
-  SECTION("cow") {
-    const RunResult r = simulate(trace, kTimedConfig);
-    REQUIRE(r.exit_code == 0);
-    CHECK(u(r, "fork.ptes_copied") == 3);
-    // 3 child PTEs + 3 write-protected parent PTEs, 8 bytes each at 8 B/cycle;
-    // one TLB invalidation of the parent's ASID.
-    CHECK(u(r, "fork.cycles") == 1000 + tables + 3 * 10 + 6 + 7);
-    CHECK(u(r, "memory.bytes_copied") == 0);
-  }
+  const uint64_t tables = 3 * kTableFrame;  // the child's root, level-1 and leaf tables
+  const RunResult r = simulate(trace, kTimedConfig);
+  REQUIRE(r.exit_code == 0);
+  CHECK(u(r, "fork.ptes_copied") == 3);
+  // 3 child PTEs + 3 write-protected parent PTEs, 8 bytes each at 8 B/cycle;
+  // one TLB invalidation of the parent's ASID.
+  CHECK(u(r, "fork.cycles") == 1000 + tables + 3 * 10 + 6 + 7);
+  CHECK(u(r, "memory.bytes_copied") == 0);
 }
 
 TEST_CASE("eager fork copies every private page at fork time, timed at the copy bandwidth", "[kernel][timing]") {
@@ -263,9 +269,8 @@ TEST_CASE("eager fork copies every private page at fork time, timed at the copy 
       "1 exit\n",
       with(kTimedConfig, {"kernel.fork_policy=eager"}));
   REQUIRE(r.exit_code == 0);
-  const uint64_t zero = 10 + 4096 / 8;
-  const uint64_t tables = 3 * (200 + zero);
-  CHECK(u(r, "fork.cycles") == 1000 + tables + 3 * 200 + 3 * zero + 3 * 10 + 3);
+  const uint64_t tables = 3 * kTableFrame;
+  CHECK(u(r, "fork.cycles") == 1000 + tables + 3 * 200 + 3 * kBulk + 3 * 10 + 3);
   CHECK(u(r, "memory.bytes_copied") == 3 * 4096);
   CHECK(u(r, "faults.cow_copy") == 0);
   CHECK(u(r, "faults.cow_reuse") == 0);
@@ -282,11 +287,8 @@ TEST_CASE("a TLB hit costs the L1 latency and a data access, a miss adds the L2 
   // The store: L1 miss (2) + L2 miss (9) + walk stopping at the root (10),
   // the fault, then the retry: L1 miss (2) + L2 miss (9) + 3-read walk (30) +
   // the data access (10). Then 1000 cycles of compute.
-  const uint64_t zero = 10 + 4096 / 8;
-  const uint64_t fault = 100 + 10 + 1030 + 2 * (200 + zero) + 200 + zero + 45 + 50;
   // Spawning process 1 allocates and zeroes its root table.
-  const uint64_t spawn = 200 + zero;
-  CHECK(u(r, "sim.cycles") == spawn + (2 + 9 + 10) + fault + (2 + 9 + 30 + 10) + 1000);
+  CHECK(u(r, "sim.cycles") == kTableFrame + (2 + 9 + 10) + kFirstTouchFault + (2 + 9 + 30 + 10) + 1000);
 }
 
 TEST_CASE("the invariant checker catches a wrong reference count and a mapped free frame", "[kernel][invariants]") {

@@ -16,13 +16,13 @@
 #include "mmu/tlb.h"
 #include "rtl_tlb.h"
 #include "sim_harness.h"
+#include "tlb_test_support.h"
 
 using namespace mmusim;
+using namespace mmusim::test;
 
 namespace {
 
-constexpr uint8_t kUserRw = 0x01 | 0x02 | 0x04 | 0x10 | 0x40 | 0x80;
-constexpr uint8_t kGlobal = 0x20;
 
 // The randomized streams are a tenth as long under AddressSanitizer, whose
 // build runs the verilated model about ten times slower.
@@ -31,16 +31,6 @@ constexpr uint64_t kScale = 10;
 #else
 constexpr uint64_t kScale = 1;
 #endif
-
-TlbEntry entry(Vpn vpn, Ppn ppn, Asid asid = 1, uint8_t flags = kUserRw, uint8_t level = 0) {
-  TlbEntry e;
-  e.vpn = vpn;
-  e.ppn = ppn;
-  e.asid = asid;
-  e.flags = flags;
-  e.level = level;
-  return e;
-}
 
 // A TLB that answers like the one it wraps except for one deliberate fault.
 // It is an RtlTlb, so the lockstep keeps its deep checks (slots, victims).

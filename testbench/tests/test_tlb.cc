@@ -8,24 +8,12 @@
 #include <vector>
 
 #include "mmu/tlb.h"
+#include "tlb_test_support.h"
 
 using namespace mmusim;
+using namespace mmusim::test;
 
 namespace {
-
-// V R W U A D
-constexpr uint8_t kUserRw = 0x01 | 0x02 | 0x04 | 0x10 | 0x40 | 0x80;
-constexpr uint8_t kGlobal = 0x20;
-
-TlbEntry entry(Vpn vpn, Ppn ppn, Asid asid = 1, uint8_t flags = kUserRw, uint8_t level = 0) {
-  TlbEntry e;
-  e.vpn = vpn;
-  e.ppn = ppn;
-  e.asid = asid;
-  e.flags = flags;
-  e.level = level;
-  return e;
-}
 
 struct Trace {
   std::string pattern;            // 'H' or 'M' per access
