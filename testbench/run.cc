@@ -14,6 +14,7 @@
 #include "cpu/trace_reader.h"
 #include "lockstep_tlb.h"
 #include "rtl_tlb.h"
+#include "simulate.h"
 #include "top.h"
 #include "vcd_writer.h"
 
@@ -203,7 +204,7 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
         if (watch_tlb && top.tlb_failed()) top.halt();
       };
     }
-    sc_core::sc_start();
+    simulate();
     progress.reset();
     if (!top.cpu.error().empty()) throw UserError(top.cpu.error());
 
