@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Tests of scripts/sweep: run, merge, resume, failed points, Slurm scripts.
+"""Tests of scripts/sweep: run, merge, resume, failed points, Slurm scripts,
+output directories with spaces and shell metacharacters.
 
   test_sweep.py MMUSIM     (ctest passes $<TARGET_FILE:mmusim>)
 
@@ -189,6 +190,42 @@ class SweepTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("skipped", p.stdout)
         self.assertEqual(os.stat(os.path.join(pts, ids[0] + ".json")).st_mtime_ns, mtimes[ids[0]])
+
+    def test_odd_output_directory(self):
+        """An output directory whose name a shell or sbatch would split or
+        expand: local runs (GNU parallel) and the Slurm scripts work in it."""
+        desc = self.write_desc(GOOD)
+        odd = "my sweeps/it's \"odd\" $HOME;&|<x>*?#%A"
+        out = os.path.join(self.dir, odd + "\\back")  # a backslash too: fine locally
+        rc, so, se = sweep(desc, "--out", out)
+        self.assertEqual(rc, 0, so + se)
+        self.check_csv(os.path.join(out, "results.csv"), 4)
+
+        # Slurm: submit.sh run by sh, with a stand-in sbatch that reads #SBATCH
+        # lines and --output patterns as Slurm does and runs each job at once
+        out = os.path.join(self.dir, odd)
+        rc, so, se = sweep(desc, "--out", out, "--slurm")
+        self.assertEqual(rc, 0, so + se)
+        bindir = os.path.join(self.dir, "bin")
+        os.mkdir(bindir)
+        os.symlink(os.path.join(HERE, "fake-sbatch"), os.path.join(bindir, "sbatch"))
+        env = dict(os.environ, PATH=bindir + os.pathsep + os.environ["PATH"],
+                   FAKE_SBATCH_STATE=os.path.join(self.dir, "jobid"))
+        p = subprocess.run([os.path.join(out, "slurm", "submit.sh")], env=env, capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(sorted(os.listdir(os.path.join(out, "slurm", "logs"))),
+                         ["100_0.out", "100_1.out", "100_2.out", "100_3.out", "merge_101.out"])
+        with open(os.path.join(out, "slurm", "logs", "merge_101.out")) as f:
+            self.assertIn("4 of 4 points merged", f.read())
+        self.check_csv(os.path.join(out, "results.csv"), 4)
+
+        # a backslash cannot be put in an --output pattern: refused, nothing written
+        out = os.path.join(self.dir, "back\\slash")
+        rc, so, se = sweep(desc, "--out", out, "--slurm")
+        self.assertEqual(rc, 2, so + se)
+        self.assertIn("backslash", se)
+        self.assertFalse(os.path.exists(out))
 
     def test_failed_points(self):
         desc = self.write_desc(FAILING)

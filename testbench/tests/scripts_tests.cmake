@@ -1,5 +1,6 @@
 # Tests of the exploration scripts: scripts/sweep (run, merge, resume, failed
-# points, Slurm scripts), scripts/plot (every subcommand writes a PNG and an
+# points, Slurm scripts run through a stand-in sbatch, output directories with
+# spaces and shell metacharacters), scripts/plot (every subcommand writes a PNG and an
 # SVG) and scripts/study-write-fraction (at 4 MiB: cow copies f x N bytes,
 # eager N). Each takes a few seconds and none depends on timing.
 # Included from testbench/tests/CMakeLists.txt:
