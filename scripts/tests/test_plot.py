@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Smoke tests of scripts/plot: every subcommand writes a non-empty PNG and SVG
 from a small run's --faults and --timeline CSVs (cow and eager) and from a
-tiny sweep's results CSV; bad input exits 2 naming the file and column.
+tiny sweep's results CSV, or only the file that -o names when it ends in .png
+or .svg; bad input exits 2 naming the file and column.
 
   test_plot.py MMUSIM     (ctest passes $<TARGET_FILE:mmusim>)
 """
@@ -128,6 +129,29 @@ class PlotTest(unittest.TestCase):
                                "--y", "memory.bytes_copied", "--by", "mem.copy_bytes_per_cycle", "-o", f"{d}/cat")
         self.assertEqual(rc, 0, se)
         self.check_figure(f"{d}/cat")
+
+    def test_output_names(self):
+        """-o NAME.png or NAME.svg writes exactly that file, in every subcommand."""
+        d = self.d
+        inputs = {"breakdown": [f"{d}/cow.faults.csv"], "cdf": [f"{d}/cow.faults.csv"],
+                  "timeline": [f"{d}/cow.timeline.csv"],
+                  "sweep": [f"{d}/sweep/results.csv", "--x", "mem.copy_bytes_per_cycle", "--y", "sim.cycles",
+                            "--by", "kernel.fork_policy"]}
+        for sub, args in inputs.items():
+            for ext in ("png", "svg"):
+                with self.subTest(sub=sub, ext=ext):
+                    out = os.path.join(d, f"named-{sub}", f"figure.{ext}")
+                    rc, so, se = self.plot(sub, *args, "-o", out)
+                    self.assertEqual(rc, 0, se)
+                    self.assertEqual(os.listdir(os.path.dirname(out)), [f"figure.{ext}"])
+                    self.assertIn(f"wrote {out}\n", so)
+                    os.unlink(out)
+        # the extension's case does not matter
+        rc, so, se = self.plot("breakdown", f"{d}/cow.faults.csv", "-o", f"{d}/named-breakdown/upper.PNG")
+        self.assertEqual(rc, 0, se)
+        with open(f"{d}/named-breakdown/upper.PNG", "rb") as f:
+            self.assertTrue(f.read().startswith(b"\x89PNG"))
+        self.assertEqual(os.listdir(f"{d}/named-breakdown"), ["upper.PNG"])
 
     def test_bad_input(self):
         d = self.d

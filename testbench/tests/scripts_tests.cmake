@@ -1,7 +1,7 @@
 # Tests of the exploration scripts: scripts/sweep (run, merge, resume, failed
 # points, Slurm scripts run through a stand-in sbatch, output directories with
 # spaces and shell metacharacters), scripts/plot (every subcommand writes a PNG and an
-# SVG) and scripts/study-write-fraction (at 4 MiB: cow copies f x N bytes,
+# SVG, or the one file -o NAME.png/NAME.svg names) and scripts/study-write-fraction (at 4 MiB: cow copies f x N bytes,
 # eager N). Each takes a few seconds and none depends on timing.
 # Included from testbench/tests/CMakeLists.txt:
 #   include(${CMAKE_CURRENT_SOURCE_DIR}/scripts_tests.cmake)
