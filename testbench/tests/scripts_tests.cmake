@@ -1,4 +1,5 @@
-# Tests of the exploration scripts: scripts/sweep (run, merge, resume, failed
+# Tests of the exploration scripts: scripts/mmusim_tools.py (find, configure,
+# run mmusim and load its statistics, as every script does), scripts/sweep (run, merge, resume, failed
 # points, Slurm scripts run through a stand-in sbatch, output directories with
 # spaces and shell metacharacters), scripts/plot (every subcommand writes a PNG and an
 # SVG, or the one file -o NAME.png/NAME.svg names) and scripts/study-write-fraction (at 4 MiB: cow copies f x N bytes,
@@ -6,6 +7,8 @@
 # Included from testbench/tests/CMakeLists.txt:
 #   include(${CMAKE_CURRENT_SOURCE_DIR}/scripts_tests.cmake)
 # Debian's Python (3.11: tomllib; python3-matplotlib), as the scripts' #! lines.
+add_test(NAME scripts.tools
+         COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/tests/test_mmusim_tools.py $<TARGET_FILE:mmusim>)
 add_test(NAME scripts.sweep
          COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/tests/test_sweep.py $<TARGET_FILE:mmusim>)
 add_test(NAME scripts.plot
@@ -13,5 +16,5 @@ add_test(NAME scripts.plot
 add_test(NAME scripts.study_write_fraction
          COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/tests/test_study_write_fraction.py
                  $<TARGET_FILE:mmusim>)
-set_tests_properties(scripts.sweep scripts.plot scripts.study_write_fraction
+set_tests_properties(scripts.tools scripts.sweep scripts.plot scripts.study_write_fraction
                      PROPERTIES LABELS "scripts;no-sanitizer" TIMEOUT 300)
