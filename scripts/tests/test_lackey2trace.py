@@ -11,7 +11,6 @@ Standard library only; no valgrind needed."""
 import gzip
 import importlib.machinery
 import importlib.util
-import json
 import os
 import shutil
 import subprocess
@@ -27,7 +26,10 @@ DATA = os.path.join(HERE, "data")
 L2T = os.path.join(SCRIPTS, "lackey2trace")
 SNIPPET = os.path.join(DATA, "lackey-snippet.txt")
 TREE = os.path.join(DATA, "lackey-tree")
-MMUSIM = os.path.join(REPO, "build", "mmusim")
+sys.path.insert(0, SCRIPTS)
+import mmusim_tools as tools  # noqa: E402
+
+MMUSIM = tools.DEFAULT_BINARY
 
 
 def load(path, name):
@@ -61,11 +63,7 @@ class TempDir(unittest.TestCase):
         return os.path.join(self.tmp, name)
 
     def mmusim(self, trace, *extra):
-        stats = self.path("stats.json")
-        proc = subprocess.run([MMUSIM, "-q", "--stats", stats, *extra, trace], capture_output=True, text=True)
-        self.assertEqual(proc.returncode, 0, f"mmusim failed on {trace}: {proc.stderr}")
-        with open(stats) as f:
-            s = json.load(f)
+        s = tools.run_mmusim(MMUSIM, trace, extra)  # raises if mmusim fails, with its output
         self.assertEqual(s["verify.mismatches"], 0)
         self.assertEqual(s["faults.segv"], 0)
         self.assertEqual(s["trace.skipped_lines"], 0)
