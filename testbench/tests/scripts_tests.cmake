@@ -1,9 +1,11 @@
-# Tests of the exploration scripts: scripts/mmusim_tools.py (find, configure,
-# run mmusim and load its statistics, as every script does), scripts/sweep (run, merge, resume, failed
-# points, Slurm scripts run through a stand-in sbatch, output directories with
-# spaces and shell metacharacters), scripts/plot (every subcommand writes a PNG and an
-# SVG, or the one file -o NAME.png/NAME.svg names) and scripts/study-write-fraction (at 4 MiB: cow copies f x N bytes,
-# eager N). Each takes a few seconds and none depends on timing.
+# Tests of the exploration scripts: scripts/mmusim_tools.py (find mmusim, read
+# its configuration, run it and load its statistics, as every script does),
+# scripts/sweep (run, merge, resume, failed points, Slurm scripts run through a
+# stand-in sbatch, output directories with spaces and shell metacharacters),
+# scripts/plot (every subcommand writes a PNG and an SVG, or the one file -o
+# NAME.png or NAME.svg names) and scripts/study-write-fraction (at 4 MiB: cow
+# copies f x N bytes, eager N). Each takes a few seconds and none depends on
+# timing.
 # Included from testbench/tests/CMakeLists.txt:
 #   include(${CMAKE_CURRENT_SOURCE_DIR}/scripts_tests.cmake)
 # Debian's Python (3.11: tomllib; python3-matplotlib), as the scripts' #! lines.
