@@ -8,7 +8,9 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
 #include <systemc>
+#include <vector>
 
 #include "common/config.h"
 #include "common/error.h"
@@ -53,6 +55,14 @@ int check_stats(const std::string& path, const StatsJson& stats) {
   return bad ? 1 : 0;
 }
 
+// The allowed values of an enumerated configuration key, as the schema declares them.
+const std::vector<std::string>& choices_of(const char* key) {
+  const ParamDecl* d = find_param(key);
+  if (d == nullptr || d->choices.empty())
+    throw std::logic_error(fmt::format("configuration key '{}' is not an enumeration", key));
+  return d->choices;
+}
+
 // The RTL TLB's waveform beside the model's: FILE.vcd -> FILE.rtl.vcd.
 std::string rtl_vcd_path(const std::string& vcd) {
   const std::string ext = ".vcd";
@@ -70,27 +80,42 @@ int sc_main(int argc, char* argv[]) {
   std::vector<std::string> sets;
   std::string fork_policy, tlb_impl;
   bool compare = false, quiet = false, print_config = false, check_each_step = false;
-  app.add_option("-c,--config", config_file, "TOML configuration file");
-  app.add_option("--set", sets, "override one configuration key: KEY=VALUE (repeatable, after --config)")
+  // Every argument is named for what it takes (CLI11 says TEXT or UINT otherwise).
+  app.add_option("-c,--config", config_file, "TOML configuration file")->type_name("FILE");
+  app.add_option("--set", sets, "override one configuration key (repeatable, after --config)")
+      ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
-  app.add_option("--fork-policy", fork_policy, "same as --set kernel.fork_policy=...")->check(CLI::IsMember({"cow", "eager"}));
-  app.add_option("--tlb", tlb_impl, "same as --set tlb.impl=...")->check(CLI::IsMember({"model", "rtl", "lockstep"}));
-  app.add_option("--stats", stats_file, "write all statistics as JSON to FILE");
-  app.add_option("--faults", faults_file, "write one CSV row per page fault with its latency breakdown");
+  // The allowed values come from the configuration schema, so that a value the
+  // schema adds is accepted here too.
+  app.add_option("--fork-policy", fork_policy, "same as --set kernel.fork_policy=...")
+      ->type_name("POLICY")
+      ->check(CLI::IsMember(choices_of("kernel.fork_policy")));
+  app.add_option("--tlb", tlb_impl, "same as --set tlb.impl=...")
+      ->type_name("IMPL")
+      ->check(CLI::IsMember(choices_of("tlb.impl")));
+  app.add_option("--stats", stats_file, "write all statistics as JSON to FILE")->type_name("FILE");
+  app.add_option("--faults", faults_file, "write one CSV row per page fault with its latency breakdown to FILE")
+      ->type_name("FILE");
   std::string timeline_file;
   uint64_t timeline_interval = 100000;
   app.add_option("--timeline", timeline_file,
-                 "write a CSV of frames in use, shared frames and cumulative faults over simulated time");
-  app.add_option("--timeline-interval", timeline_interval, "cycles between --timeline samples (default 100000)");
+                 "write a CSV of frames in use, shared frames and cumulative faults over simulated time to FILE")
+      ->type_name("FILE");
+  app.add_option("--timeline-interval", timeline_interval, "cycles between --timeline samples (default 100000)")
+      ->type_name("CYCLES");
   app.add_option("--vcd", vcd_file,
-                 "write a waveform (VCD) of the model's main signals; with --tlb rtl or lockstep also one of "
-                 "the RTL TLB's signals to FILE with .vcd replaced by .rtl.vcd (not with --compare)");
+                 "write a waveform (VCD) of the model's main signals to FILE; with --tlb rtl or lockstep also one "
+                 "of the RTL TLB's signals to FILE with .vcd replaced by .rtl.vcd (not with --compare)")
+      ->type_name("FILE");
   app.add_flag("--compare", compare, "run the trace under eager copy and copy-on-write and compare them");
   app.add_flag("-q,--quiet", quiet, "no summary and no progress on the terminal");
   app.add_flag("--print-config", print_config, "print the effective configuration with descriptions and exit");
-  app.add_option("--check-stats", check_file, "compare the statistics with an expected JSON file (exit 1 on a difference)");
+  app.add_option("--check-stats", check_file,
+                 "compare the statistics with an expected JSON FILE (exit 1 on a difference)")
+      ->type_name("FILE");
   app.add_flag("--check-invariants", check_each_step, "check the kernel's invariants after every trace line (slow)");
-  app.add_option("TRACE", trace, "trace file (plain, .gz or .zst; - for standard input)");
+  // The name TRACE says it all: no type after it.
+  app.add_option("TRACE", trace, "trace file (plain, .gz or .zst; - for standard input)")->type_name("");
   app.footer("Exit status: 0 ok, 1 a verification failed, 2 bad usage, configuration or trace.\n"
              "Configuration keys: mmusim --print-config");
 

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/config.h"
 #include "sim_harness.h"
 
 using namespace mmusim::test;
@@ -193,6 +194,29 @@ TEST_CASE("cli: --help and --version", "[cli]") {
   CHECK(v.exit_code == 0);
   CHECK(v.output.find("mmusim") != std::string::npos);
   CHECK(run_mmusim("--no-such-option x").exit_code == 2);
+}
+
+TEST_CASE("cli: --help names what each argument takes and the configuration schema's choices", "[cli]") {
+  const ProcessResult h = run_mmusim("--help");
+  REQUIRE(h.exit_code == 0);
+  INFO(h.output);
+  // CLI11's generic type names say nothing about what to give.
+  CHECK(h.output.find("TEXT") == std::string::npos);
+  CHECK(h.output.find("UINT") == std::string::npos);
+  for (const char* opt : {"-c,--config FILE", "--stats FILE", "--faults FILE", "--timeline FILE", "--vcd FILE",
+                          "--check-stats FILE", "--set KEY=VALUE", "--timeline-interval CYCLES", "TRACE"})
+    CHECK(h.output.find(opt) != std::string::npos);
+  // --fork-policy and --tlb accept exactly the values the schema declares.
+  for (const auto& [opt, key] : {std::pair<std::string, std::string>{"--fork-policy", "kernel.fork_policy"},
+                                 {"--tlb", "tlb.impl"}}) {
+    const mmusim::ParamDecl* d = mmusim::find_param(key);
+    REQUIRE(d != nullptr);
+    std::string choices;
+    for (const auto& c : d->choices) choices += (choices.empty() ? "" : ",") + c;
+    const size_t at = h.output.find(opt + " ");
+    REQUIRE(at != std::string::npos);
+    CHECK(h.output.substr(at, h.output.find('\n', at) - at).find("{" + choices + "}") != std::string::npos);
+  }
 }
 
 TEST_CASE("cli: --vcd writes a waveform of the model's main signals", "[cli][vcd]") {
