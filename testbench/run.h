@@ -35,7 +35,9 @@ struct RunResult {
 
 RunResult run_simulation(const Config& cfg, const RunOptions& opts);
 
-// The terminal summary of a run's statistics.
+// The terminal summary of a run's statistics. Its last line is the host time,
+// with the speed in accesses per second unless the run was too short to
+// measure it (under 10 ms or under 1000 accesses).
 std::string format_summary(const StatsJson& stats);
 
 // Writes `text` to `path` atomically (temporary file, then rename).

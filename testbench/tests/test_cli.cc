@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/config.h"
+#include "run.h"
 #include "sim_harness.h"
 
 using namespace mmusim::test;
@@ -291,4 +292,23 @@ TEST_CASE("cli: --compare writes each run's per-fault CSV with the policy in its
   CHECK(cow.find(",cow_copy,") != std::string::npos);
   CHECK(eager.find(",cow_copy,") == std::string::npos);
   CHECK(read_all(base.path()).empty());  // nothing under the plain name
+}
+
+TEST_CASE("cli: the summary gives the host's speed in accesses/s, k/s or M/s, and none for a short run", "[cli]") {
+  auto host_line = [](double wall, uint64_t accesses) {
+    const mmusim::StatsJson s{{"sim.wall_seconds", wall},
+                              {"sim.accesses", accesses},
+                              {"sim.accesses_per_second", wall > 0 ? double(accesses) / wall : 0.0}};
+    const std::string text = mmusim::format_summary(s);
+    const size_t at = text.find("  host ");
+    REQUIRE(at != std::string::npos);
+    return text.substr(at);
+  };
+  CHECK(host_line(0.048, 3) == "  host                0.048 s\n");           // too few accesses
+  CHECK(host_line(0.009, 90000) == "  host                0.009 s\n");       // too short
+  CHECK(host_line(0.0, 0) == "  host                0.000 s\n");
+  CHECK(host_line(0.010, 1000) == "  host                0.010 s, 100.0 k accesses/s\n");
+  CHECK(host_line(20.0, 5000) == "  host                20.000 s, 250 accesses/s\n");
+  CHECK(host_line(2.0, 500000) == "  host                2.000 s, 250.0 k accesses/s\n");
+  CHECK(host_line(1.0, 10200000) == "  host                1.000 s, 10.20 M accesses/s\n");
 }
