@@ -4,12 +4,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <type_traits>
 #include <utility>
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/output_file.h"
 
 #ifdef MMUSIM_HAVE_RTL
 #include "rtl_tlb_variants.h"  // generated: the verilated models
@@ -70,13 +70,14 @@ class RtlTlbImpl final : public RtlTlb {
     m_ = std::make_unique<V>(ctx_.get(), "tlb");
 #if VM_TRACE
     if (!p.vcd_path.empty()) {
-      vcd_path_ = p.vcd_path;
+      // Verilator writes the file itself, under the OutputFile's temporary name.
+      vcd_file_ = std::make_unique<OutputFile>(p.vcd_path);
       vcd_ = std::make_unique<VerilatedVcdC>();
       m_->trace(vcd_.get(), 99);
       vcd_->set_time_unit("1ps");
       vcd_->set_time_resolution("1ps");
-      vcd_->open((vcd_path_ + ".tmp").c_str());
-      if (!vcd_->isOpen()) throw UserError(fmt::format("{}: cannot write", vcd_path_));
+      vcd_->open(vcd_file_->temp_path().c_str());
+      if (!vcd_->isOpen()) throw UserError(fmt::format("{}: cannot write", p.vcd_path));
     }
 #else
     if (!p.vcd_path.empty()) throw UserError("--vcd: the RTL TLB was verilated without --trace");
@@ -173,11 +174,9 @@ class RtlTlbImpl final : public RtlTlb {
     if (!vcd_) return;
     vcd_->close();
     vcd_.reset();
-    const std::string tmp = vcd_path_ + ".tmp";
-    if (!keep || std::rename(tmp.c_str(), vcd_path_.c_str()) != 0) {
-      std::remove(tmp.c_str());
-      if (keep) throw UserError(fmt::format("{}: cannot write", vcd_path_));
-    }
+    std::unique_ptr<OutputFile> file = std::move(vcd_file_);
+    if (keep) file->commit();
+    else file->abandon();
 #else
     (void)keep;
 #endif
@@ -252,9 +251,9 @@ class RtlTlbImpl final : public RtlTlb {
   std::unique_ptr<VerilatedContext> ctx_;
   std::unique_ptr<V> m_;
 #if VM_TRACE
+  std::unique_ptr<OutputFile> vcd_file_;
   std::unique_ptr<VerilatedVcdC> vcd_;
 #endif
-  std::string vcd_path_;
   std::function<uint64_t()> now_;
   uint64_t time_ = 0;  // VCD time, ps
   unsigned entries_, ways_, sets_;

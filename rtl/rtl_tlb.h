@@ -26,8 +26,8 @@ struct RtlTlbParams {
   unsigned entries = 64;
   unsigned ways = 4;
   ReplacementPolicy policy = ReplacementPolicy::Lru;
-  // If set: a VCD of every RTL signal is written to this path (through
-  // "<path>.tmp", renamed when finish_vcd(true) is called; removed otherwise).
+  // If set: a VCD of every RTL signal is written to this path (through an
+  // OutputFile: moved into place by finish_vcd(true), removed otherwise).
   std::string vcd_path;
   // VCD time: one clock period in picoseconds (the CPU clock's); see set_cycle_source.
   uint64_t period_ps = 1000;

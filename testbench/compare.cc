@@ -10,6 +10,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/output_file.h"
 #include "run.h"
 
 namespace mmusim {

@@ -14,6 +14,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/output_file.h"
 #include "compare.h"
 #include "rtl_tlb.h"
 #include "run.h"

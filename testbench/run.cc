@@ -6,11 +6,12 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
+#include <memory>
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/output_file.h"
 #include "cpu/trace_reader.h"
 #include "lockstep_tlb.h"
 #include "rtl_tlb.h"
@@ -22,31 +23,13 @@ namespace mmusim {
 
 namespace {
 
-// A CSV output streamed to a temporary file during the run and moved into
-// place only when the run did not fail on bad input: written whole or not at all.
-class CsvOutput {
- public:
-  CsvOutput(std::string path, const char* header) : path_(std::move(path)), tmp_(path_ + ".tmp") {
-    out_.open(tmp_, std::ios::trunc);
-    if (!out_) throw UserError(fmt::format("{}: cannot write", path_));
-    out_ << header << "\n";
-  }
-  ~CsvOutput() {
-    if (!committed_) std::remove(tmp_.c_str());
-  }
-  std::ostream& out() { return out_; }
-  void commit() {
-    out_.close();
-    if (!out_ || std::rename(tmp_.c_str(), path_.c_str()) != 0)
-      throw UserError(fmt::format("{}: cannot write", path_));
-    committed_ = true;
-  }
-
- private:
-  std::string path_, tmp_;
-  std::ofstream out_;
-  bool committed_ = false;
-};
+// A CSV output streamed during the run and moved into place only when the run
+// did not fail on bad input: written whole or not at all.
+std::unique_ptr<OutputFile> open_csv(const std::string& path, const char* header) {
+  auto csv = std::make_unique<OutputFile>(path);
+  csv->out() << header << "\n";
+  return csv;
+}
 
 void write_fault(std::ostream& out, const FaultRecord& r) {
   const FaultBreakdown& b = r.cost;
@@ -60,7 +43,7 @@ class Timeline {
   static constexpr const char* kHeader =
       "cycle,frames_in_use,data_frames,pt_frames,shared_frames,processes,faults,demand_zero,cow_zero,cow_copy,"
       "cow_reuse,shared_map,bytes_copied";
-  Timeline(CsvOutput& csv, Cycles interval) : csv_(csv), interval_(interval) {}
+  Timeline(OutputFile& csv, Cycles interval) : csv_(csv), interval_(interval) {}
   void maybe_sample(const Top& top) {
     const Cycles now = top.cpu.now();
     if (now < next_) return;
@@ -78,7 +61,7 @@ class Timeline {
   }
 
  private:
-  CsvOutput& csv_;
+  OutputFile& csv_;
   Cycles interval_;
   Cycles next_ = 0;
 };
@@ -162,13 +145,13 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
   try {
     if (const std::string why = rtl_tlb_unavailable(cfg); !why.empty()) throw UserError(why);
     TraceReader trace(opts.trace);
-    std::unique_ptr<CsvOutput> faults_csv, timeline_csv;
+    std::unique_ptr<OutputFile> faults_csv, timeline_csv;
     if (!opts.faults_csv.empty())
-      faults_csv = std::make_unique<CsvOutput>(
+      faults_csv = open_csv(
           opts.faults_csv, "cycle,pid,va,kind,total,trap_entry,walk,handler,alloc,copy,pte_update,tlb_flush,trap_exit");
     if (!opts.timeline_csv.empty()) {
       if (opts.timeline_interval == 0) throw UserError("--timeline-interval must be at least 1 cycle");
-      timeline_csv = std::make_unique<CsvOutput>(opts.timeline_csv, Timeline::kHeader);
+      timeline_csv = open_csv(opts.timeline_csv, Timeline::kHeader);
     }
     Top top("top", cfg, trace, opts.rtl_vcd);
     std::unique_ptr<ModelWaves> waves;
@@ -250,23 +233,6 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
     result.stats = StatsJson();
   }
   return result;
-}
-
-void write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
-    if (!out) throw UserError(fmt::format("{}: cannot write", path));
-    out << text;
-    if (!out.flush()) {
-      std::remove(tmp.c_str());
-      throw UserError(fmt::format("{}: cannot write", path));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw UserError(fmt::format("{}: cannot write", path));
-  }
 }
 
 namespace {

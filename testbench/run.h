@@ -40,8 +40,4 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts);
 // measure it (under 10 ms or under 1000 accesses).
 std::string format_summary(const StatsJson& stats);
 
-// Writes `text` to `path` atomically (temporary file, then rename).
-// Throws UserError naming the path if it cannot.
-void write_file_atomically(const std::string& path, const std::string& text);
-
 }  // namespace mmusim

@@ -2,22 +2,12 @@
 
 #include <fmt/format.h>
 
-#include <cstdio>
 #include <map>
-
-#include "common/error.h"
 
 namespace mmusim {
 
 VcdWriter::VcdWriter(const std::string& path, uint64_t timescale_ps)
-    : path_(path), tmp_(path + ".tmp"), timescale_ps_(timescale_ps) {
-  out_.open(tmp_, std::ios::trunc);
-  if (!out_) throw UserError(fmt::format("{}: cannot write", path));
-}
-
-VcdWriter::~VcdWriter() {
-  if (!committed_) std::remove(tmp_.c_str());
-}
+    : file_(path), out_(file_.out()), timescale_ps_(timescale_ps) {}
 
 size_t VcdWriter::add(const std::string& scope, const std::string& name, unsigned width) {
   // Identifiers are short strings of printable characters '!' .. '~'.
@@ -75,9 +65,7 @@ void VcdWriter::change(size_t signal, uint64_t cycle, uint64_t value) {
 void VcdWriter::commit(uint64_t end_cycle) {
   if (!started_) header();
   if (end_cycle * timescale_ps_ > time_) out_ << '#' << end_cycle * timescale_ps_ << '\n';
-  out_.close();
-  if (!out_ || std::rename(tmp_.c_str(), path_.c_str()) != 0) throw UserError(fmt::format("{}: cannot write", path_));
-  committed_ = true;
+  file_.commit();
 }
 
 }  // namespace mmusim

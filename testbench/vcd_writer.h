@@ -3,9 +3,10 @@
 // SystemC's clock, so sc_trace would only see values at quantum boundaries).
 #pragma once
 #include <cstdint>
-#include <fstream>
 #include <string>
 #include <vector>
+
+#include "common/output_file.h"
 
 namespace mmusim {
 
@@ -14,7 +15,6 @@ class VcdWriter {
   // Throws UserError if the file cannot be written. Times are given in
   // cycles of `period_ps` picoseconds and written in picoseconds.
   VcdWriter(const std::string& path, uint64_t period_ps);
-  ~VcdWriter();
   // Declares a signal (before the first change); returns its handle.
   size_t add(const std::string& scope, const std::string& name, unsigned width);
   // Records a value at `cycle` (non-decreasing); nothing is written if unchanged.
@@ -32,11 +32,11 @@ class VcdWriter {
   void header();
   void emit(const Signal& s);
 
-  std::string path_, tmp_;
-  std::ofstream out_;
+  OutputFile file_;
+  std::ostream& out_;  // file_.out()
   uint64_t timescale_ps_;
   std::vector<Signal> signals_;
-  bool started_ = false, committed_ = false;
+  bool started_ = false;
   uint64_t time_ = 0;
 };
 
