@@ -1,143 +1,23 @@
+// The run orchestration: one simulation from a configuration and a trace,
+// with its observers (observers.h), checks and statistics.
 #include "run.h"
 
 #include <fmt/format.h>
-#include <fmt/ostream.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <iostream>
 #include <memory>
 
 #include "common/config.h"
 #include "common/error.h"
-#include "common/output_file.h"
 #include "cpu/trace_reader.h"
 #include "lockstep_tlb.h"
+#include "observers.h"
 #include "rtl_tlb.h"
 #include "simulate.h"
 #include "top.h"
-#include "vcd_writer.h"
 
 namespace mmusim {
-
-namespace {
-
-// A CSV output streamed during the run and moved into place only when the run
-// did not fail on bad input: written whole or not at all.
-std::unique_ptr<OutputFile> open_csv(const std::string& path, const char* header) {
-  auto csv = std::make_unique<OutputFile>(path);
-  csv->out() << header << "\n";
-  return csv;
-}
-
-void write_fault(std::ostream& out, const FaultRecord& r) {
-  const FaultBreakdown& b = r.cost;
-  fmt::print(out, "{},{},{:#x},{},{},{},{},{},{},{},{},{},{}\n", r.cycle, r.pid, r.va, to_string(r.kind), b.total(),
-             b.trap_entry, b.walk, b.handler, b.alloc, b.copy, b.pte_update, b.tlb_flush, b.trap_exit);
-}
-
-// Samples frames in use and cumulative faults every `interval` simulated cycles.
-class Timeline {
- public:
-  static constexpr const char* kHeader =
-      "cycle,frames_in_use,data_frames,pt_frames,shared_frames,processes,faults,demand_zero,cow_zero,cow_copy,"
-      "cow_reuse,shared_map,bytes_copied";
-  Timeline(OutputFile& csv, Cycles interval) : csv_(csv), interval_(interval) {}
-  void maybe_sample(const Top& top) {
-    const Cycles now = top.cpu.now();
-    if (now < next_) return;
-    sample(top, now);
-    next_ = (now / interval_ + 1) * interval_;
-  }
-  void sample(const Top& top, Cycles now) {
-    const FrameStats& f = top.kernel.frames().stats();
-    const KernelStats& k = top.kernel.stats();
-    uint64_t faults = 0;
-    for (uint64_t n : k.faults) faults += n;
-    fmt::print(csv_.out(), "{},{},{},{},{},{},{},{},{},{},{},{},{}\n", now, f.in_use, f.data_in_use, f.pt_in_use,
-               f.shared, top.kernel.live_processes(), faults, k.faults[0], k.faults[1], k.faults[2], k.faults[3],
-               k.faults[4], k.bytes_copied);
-  }
-
- private:
-  OutputFile& csv_;
-  Cycles interval_;
-  Cycles next_ = 0;
-};
-
-// The model's main signals as a waveform: the running process, each fault
-// (kind and address, for the length of its handling), and memory in use.
-class ModelWaves {
- public:
-  ModelWaves(const std::string& path, const Clock& clock) : vcd_(path, clock.to_time(1).value()) {
-    pid_ = vcd_.add("cpu", "pid", 32);
-    records_ = vcd_.add("cpu", "trace_records", 64);
-    fault_ = vcd_.add("kernel", "fault_kind", 3);
-    fault_va_ = vcd_.add("kernel", "fault_va", 64);
-    faults_ = vcd_.add("kernel", "faults", 64);
-    processes_ = vcd_.add("kernel", "processes", 32);
-    frames_ = vcd_.add("memory", "frames_in_use", 32);
-    data_ = vcd_.add("memory", "data_frames", 32);
-    shared_ = vcd_.add("memory", "shared_frames", 32);
-    copied_ = vcd_.add("memory", "bytes_copied", 64);
-    l1_misses_ = vcd_.add("mmu", "tlb_l1_misses", 64);
-    walks_ = vcd_.add("mmu", "page_walks", 64);
-  }
-  // fault_kind is the kind's number + 1 while the handler runs, 0 otherwise.
-  void fault(const FaultRecord& r) {
-    vcd_.change(fault_, r.cycle, uint64_t(r.kind) + 1);
-    vcd_.change(fault_va_, r.cycle, r.va);
-    vcd_.change(faults_, r.cycle, ++faults_seen_);
-    vcd_.change(fault_, r.cycle + r.cost.total(), 0);
-  }
-  void record(const Top& top, const TraceRecord& rec) {
-    const Cycles now = top.cpu.now();
-    const FrameStats& f = top.kernel.frames().stats();
-    vcd_.change(pid_, now, rec.pid);
-    vcd_.change(records_, now, top.cpu.stats().records);
-    vcd_.change(processes_, now, top.kernel.live_processes());
-    vcd_.change(frames_, now, f.in_use);
-    vcd_.change(data_, now, f.data_in_use);
-    vcd_.change(shared_, now, f.shared);
-    vcd_.change(copied_, now, top.kernel.stats().bytes_copied);
-    vcd_.change(l1_misses_, now, top.mmu.stats().l1_misses);
-    vcd_.change(walks_, now, top.mmu.walker().stats().walks);
-  }
-  void commit(Cycles end) { vcd_.commit(end); }
-
- private:
-  VcdWriter vcd_;
-  size_t pid_, records_, fault_, fault_va_, faults_, processes_, frames_, data_, shared_, copied_, l1_misses_, walks_;
-  uint64_t faults_seen_ = 0;
-};
-
-class Progress {
- public:
-  explicit Progress(const TraceReader& trace) : trace_(trace), start_(Clock::now()) {}
-  void update(uint64_t records) {
-    const double t = std::chrono::duration<double>(Clock::now() - start_).count();
-    if (t < 1.5) return;
-    std::string eta;
-    if (trace_.input_size() > 0 && trace_.input_bytes_consumed() > 0) {
-      const double frac = double(trace_.input_bytes_consumed()) / double(trace_.input_size());
-      if (frac > 0 && frac <= 1) eta = fmt::format(", ETA {:.0f} s", t / frac - t);
-    }
-    fmt::print(stderr, "\r{} lines, {:.2f} M records/s{}   ", records, double(records) / t / 1e6, eta);
-    shown_ = true;
-  }
-  ~Progress() {
-    if (shown_) fmt::print(stderr, "\n");
-  }
-
- private:
-  using Clock = std::chrono::steady_clock;
-  const TraceReader& trace_;
-  Clock::time_point start_;
-  bool shown_ = false;
-};
-
-}  // namespace
 
 RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
   RunResult result;
@@ -145,24 +25,23 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
   try {
     if (const std::string why = rtl_tlb_unavailable(cfg); !why.empty()) throw UserError(why);
     TraceReader trace(opts.trace);
-    std::unique_ptr<OutputFile> faults_csv, timeline_csv;
-    if (!opts.faults_csv.empty())
-      faults_csv = open_csv(
-          opts.faults_csv, "cycle,pid,va,kind,total,trap_entry,walk,handler,alloc,copy,pte_update,tlb_flush,trap_exit");
+    // The outputs are opened before the run, so that a path that cannot be
+    // written is an error (exit 2) before any simulation.
+    std::unique_ptr<FaultCsv> faults_csv;
+    if (!opts.faults_csv.empty()) faults_csv = std::make_unique<FaultCsv>(opts.faults_csv);
+    std::unique_ptr<Timeline> timeline;
     if (!opts.timeline_csv.empty()) {
       if (opts.timeline_interval == 0) throw UserError("--timeline-interval must be at least 1 cycle");
-      timeline_csv = open_csv(opts.timeline_csv, Timeline::kHeader);
+      timeline = std::make_unique<Timeline>(opts.timeline_csv, opts.timeline_interval);
     }
     Top top("top", cfg, trace, opts.rtl_vcd);
     std::unique_ptr<ModelWaves> waves;
     if (!opts.vcd.empty()) waves = std::make_unique<ModelWaves>(opts.vcd, top.clock);
     if (faults_csv || waves)
       top.kernel.set_fault_observer([&](const FaultRecord& r) {
-        if (faults_csv) write_fault(faults_csv->out(), r);
+        if (faults_csv) faults_csv->fault(r);
         if (waves) waves->fault(r);
       });
-    std::unique_ptr<Timeline> timeline;
-    if (timeline_csv) timeline = std::make_unique<Timeline>(*timeline_csv, opts.timeline_interval);
     std::unique_ptr<Progress> progress;
     if (opts.progress) {
       progress = std::make_unique<Progress>(trace);
@@ -224,7 +103,7 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
     if (top.cpu.stats().mismatches > 0 || !invariant_error.empty() || !tlb_failure.empty()) result.exit_code = 1;
     if (timeline) timeline->sample(top, top.cpu.cycles());
     if (faults_csv) faults_csv->commit();
-    if (timeline_csv) timeline_csv->commit();
+    if (timeline) timeline->commit();
     if (waves) waves->commit(top.cpu.cycles());
     top.finish_rtl_vcd(true);
   } catch (const UserError& e) {

@@ -1,0 +1,96 @@
+#include "observers.h"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <cstdio>
+
+#include "cpu/trace_reader.h"
+#include "top.h"
+
+namespace mmusim {
+
+FaultCsv::FaultCsv(const std::string& path) : file_(path) { file_.out() << kHeader << "\n"; }
+
+void FaultCsv::fault(const FaultRecord& r) {
+  const FaultBreakdown& b = r.cost;
+  fmt::print(file_.out(), "{},{},{:#x},{},{},{},{},{},{},{},{},{},{}\n", r.cycle, r.pid, r.va, to_string(r.kind),
+             b.total(), b.trap_entry, b.walk, b.handler, b.alloc, b.copy, b.pte_update, b.tlb_flush, b.trap_exit);
+}
+
+Timeline::Timeline(const std::string& path, Cycles interval) : file_(path), interval_(interval) {
+  file_.out() << kHeader << "\n";
+}
+
+void Timeline::maybe_sample(const Top& top) {
+  const Cycles now = top.cpu.now();
+  if (now < next_) return;
+  sample(top, now);
+  next_ = (now / interval_ + 1) * interval_;
+}
+
+void Timeline::sample(const Top& top, Cycles now) {
+  const FrameStats& f = top.kernel.frames().stats();
+  const KernelStats& k = top.kernel.stats();
+  uint64_t faults = 0;
+  for (uint64_t n : k.faults) faults += n;
+  fmt::print(file_.out(), "{},{},{},{},{},{},{},{},{},{},{},{},{}\n", now, f.in_use, f.data_in_use, f.pt_in_use,
+             f.shared, top.kernel.live_processes(), faults, k.faults[0], k.faults[1], k.faults[2], k.faults[3],
+             k.faults[4], k.bytes_copied);
+}
+
+ModelWaves::ModelWaves(const std::string& path, const Clock& clock) : vcd_(path, clock.to_time(1).value()) {
+  pid_ = vcd_.add("cpu", "pid", 32);
+  records_ = vcd_.add("cpu", "trace_records", 64);
+  fault_ = vcd_.add("kernel", "fault_kind", 3);
+  fault_va_ = vcd_.add("kernel", "fault_va", 64);
+  faults_ = vcd_.add("kernel", "faults", 64);
+  processes_ = vcd_.add("kernel", "processes", 32);
+  frames_ = vcd_.add("memory", "frames_in_use", 32);
+  data_ = vcd_.add("memory", "data_frames", 32);
+  shared_ = vcd_.add("memory", "shared_frames", 32);
+  copied_ = vcd_.add("memory", "bytes_copied", 64);
+  l1_misses_ = vcd_.add("mmu", "tlb_l1_misses", 64);
+  walks_ = vcd_.add("mmu", "page_walks", 64);
+}
+
+void ModelWaves::fault(const FaultRecord& r) {
+  vcd_.change(fault_, r.cycle, uint64_t(r.kind) + 1);
+  vcd_.change(fault_va_, r.cycle, r.va);
+  vcd_.change(faults_, r.cycle, ++faults_seen_);
+  vcd_.change(fault_, r.cycle + r.cost.total(), 0);
+}
+
+void ModelWaves::record(const Top& top, const TraceRecord& rec) {
+  const Cycles now = top.cpu.now();
+  const FrameStats& f = top.kernel.frames().stats();
+  vcd_.change(pid_, now, rec.pid);
+  vcd_.change(records_, now, top.cpu.stats().records);
+  vcd_.change(processes_, now, top.kernel.live_processes());
+  vcd_.change(frames_, now, f.in_use);
+  vcd_.change(data_, now, f.data_in_use);
+  vcd_.change(shared_, now, f.shared);
+  vcd_.change(copied_, now, top.kernel.stats().bytes_copied);
+  vcd_.change(l1_misses_, now, top.mmu.stats().l1_misses);
+  vcd_.change(walks_, now, top.mmu.walker().stats().walks);
+}
+
+Progress::Progress(const TraceReader& trace) : trace_(trace), start_(std::chrono::steady_clock::now()) {}
+
+Progress::~Progress() {
+  if (shown_) fmt::print(stderr, "\n");
+}
+
+void Progress::update(uint64_t records) {
+  const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  if (t < 1.5) return;
+  std::string eta;
+  if (trace_.input_size() > 0 && trace_.input_bytes_consumed() > 0) {
+    const double frac = double(trace_.input_bytes_consumed()) / double(trace_.input_size());
+    if (frac > 0 && frac <= 1) eta = fmt::format(", ETA {:.0f} s", t / frac - t);
+  }
+  fmt::print(stderr, "\r{} lines, {:.2f} M records/s{}   ", records, double(records) / t / 1e6, eta);
+  shown_ = true;
+}
+
+}  // namespace mmusim
