@@ -41,6 +41,7 @@ class LockstepTlb final : public TlbModel {
   // The reference's timing: a lockstep run is cycle-identical to a model run.
   Cycles latency() const override;
   unsigned entries() const override;
+  void visit(const std::function<void(const TlbEntry&)>& fn) const override { ref_->visit(fn); }
 
   bool diverged() const { return divergences_ != 0; }
   // The first divergence, several lines, "" if none.

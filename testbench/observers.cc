@@ -14,8 +14,9 @@ FaultCsv::FaultCsv(const std::string& path) : file_(path) { file_.out() << kHead
 
 void FaultCsv::fault(const FaultRecord& r) {
   const FaultBreakdown& b = r.cost;
-  fmt::print(file_.out(), "{},{},{:#x},{},{},{},{},{},{},{},{},{},{}\n", r.cycle, r.pid, r.va, to_string(r.kind),
-             b.total(), b.trap_entry, b.walk, b.handler, b.alloc, b.copy, b.pte_update, b.tlb_flush, b.trap_exit);
+  fmt::print(file_.out(), "{},{},{:#x},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.cycle, r.pid, r.va,
+             to_string(r.kind), b.total(), b.trap_entry, b.walk, b.handler, b.alloc, b.copy, b.pte_update, b.tlb_flush,
+             b.trap_exit, r.cpu, b.shootdown);
 }
 
 Timeline::Timeline(const std::string& path, Cycles interval) : file_(path), interval_(interval) {
@@ -23,7 +24,7 @@ Timeline::Timeline(const std::string& path, Cycles interval) : file_(path), inte
 }
 
 void Timeline::maybe_sample(const Top& top) {
-  const Cycles now = top.cpu.now();
+  const Cycles now = top.now();
   if (now < next_) return;
   sample(top, now);
   next_ = (now / interval_ + 1) * interval_;
@@ -39,7 +40,16 @@ void Timeline::sample(const Top& top, Cycles now) {
              k.faults[4], k.bytes_copied);
 }
 
-ModelWaves::ModelWaves(const std::string& path, const Clock& clock) : vcd_(path, clock.to_time(1).value()) {
+ModelWaves::ModelWaves(const std::string& path, const Clock& clock, size_t cpus)
+    : vcd_(path, clock.to_time(1).value()) {
+  // CPU 0 keeps the one-CPU names (cpu.pid, mmu.tlb_l1_misses: the sum);
+  // CPU k > 0 adds cpuK.pid and cpuK.tlb_l1_misses.
+  cpu_pids_.resize(cpus);
+  cpu_misses_.resize(cpus);
+  for (size_t k = 1; k < cpus; ++k) {
+    cpu_pids_[k] = vcd_.add(fmt::format("cpu{}", k), "pid", 32);
+    cpu_misses_[k] = vcd_.add(fmt::format("cpu{}", k), "tlb_l1_misses", 64);
+  }
   pid_ = vcd_.add("cpu", "pid", 32);
   records_ = vcd_.add("cpu", "trace_records", 64);
   fault_ = vcd_.add("kernel", "fault_kind", 3);
@@ -62,17 +72,24 @@ void ModelWaves::fault(const FaultRecord& r) {
 }
 
 void ModelWaves::record(const Top& top, const TraceRecord& rec) {
-  const Cycles now = top.cpu.now();
+  const Cycles now = top.now();
   const FrameStats& f = top.kernel.frames().stats();
-  vcd_.change(pid_, now, rec.pid);
-  vcd_.change(records_, now, top.cpu.stats().records);
+  const unsigned cpu = top.player->last_cpu();
+  vcd_.change(cpu == 0 ? pid_ : cpu_pids_[cpu], now, rec.pid);
+  vcd_.change(records_, now, top.player->records());
   vcd_.change(processes_, now, top.kernel.live_processes());
   vcd_.change(frames_, now, f.in_use);
   vcd_.change(data_, now, f.data_in_use);
   vcd_.change(shared_, now, f.shared);
   vcd_.change(copied_, now, top.kernel.stats().bytes_copied);
-  vcd_.change(l1_misses_, now, top.mmu.stats().l1_misses);
-  vcd_.change(walks_, now, top.mmu.walker().stats().walks);
+  uint64_t misses = 0, walks = 0;
+  for (size_t k = 0; k < top.mmus.size(); ++k) {
+    misses += top.mmus[k]->stats().l1_misses;
+    walks += top.mmus[k]->walker().stats().walks;
+    if (k > 0) vcd_.change(cpu_misses_[k], now, top.mmus[k]->stats().l1_misses);
+  }
+  vcd_.change(l1_misses_, now, misses);
+  vcd_.change(walks_, now, walks);
 }
 
 Progress::Progress(const TraceReader& trace) : trace_(trace), start_(std::chrono::steady_clock::now()) {}

@@ -26,7 +26,7 @@ struct TraceRecord;
 class FaultCsv {
  public:
   static constexpr const char* kHeader =
-      "cycle,pid,va,kind,total,trap_entry,walk,handler,alloc,copy,pte_update,tlb_flush,trap_exit";
+      "cycle,pid,va,kind,total,trap_entry,walk,handler,alloc,copy,pte_update,tlb_flush,trap_exit,cpu,shootdown";
   // Throws UserError if `path` cannot be written.
   explicit FaultCsv(const std::string& path);
   void fault(const FaultRecord& r);
@@ -62,7 +62,7 @@ class Timeline {
 class ModelWaves {
  public:
   // Throws UserError if `path` cannot be written. Times are in `clock`'s cycles.
-  ModelWaves(const std::string& path, const Clock& clock);
+  ModelWaves(const std::string& path, const Clock& clock, size_t cpus);
   // fault_kind is the kind's number + 1 while the handler runs, 0 otherwise.
   void fault(const FaultRecord& r);
   // After each trace record.
@@ -71,6 +71,7 @@ class ModelWaves {
 
  private:
   VcdWriter vcd_;
+  std::vector<size_t> cpu_pids_, cpu_misses_;
   size_t pid_, records_, fault_, fault_va_, faults_, processes_, frames_, data_, shared_, copied_, l1_misses_, walks_;
   uint64_t faults_seen_ = 0;
 };

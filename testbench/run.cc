@@ -36,7 +36,7 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
     }
     Top top("top", cfg, trace, opts.rtl_vcd);
     std::unique_ptr<ModelWaves> waves;
-    if (!opts.vcd.empty()) waves = std::make_unique<ModelWaves>(opts.vcd, top.clock);
+    if (!opts.vcd.empty()) waves = std::make_unique<ModelWaves>(opts.vcd, top.clock, top.cpus.size());
     if (faults_csv || waves)
       top.kernel.set_fault_observer([&](const FaultRecord& r) {
         if (faults_csv) faults_csv->fault(r);
@@ -45,14 +45,14 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
     std::unique_ptr<Progress> progress;
     if (opts.progress) {
       progress = std::make_unique<Progress>(trace);
-      top.cpu.on_progress = [&](uint64_t n) { progress->update(n); };
+      top.player->on_progress = [&](uint64_t n) { progress->update(n); };
     }
     std::string invariant_error;
     // A lockstep divergence or a failed RTL assertion stops the run at the end
     // of the trace line it happened in (exit 1, the report on standard error).
-    const bool watch_tlb = top.rtl_tlb != nullptr;
+    const bool watch_tlb = !top.rtl_tlbs.empty();
     if (opts.after_record || opts.check_each_step || timeline || waves || watch_tlb) {
-      top.cpu.after_record = [&](const TraceRecord& rec) {
+      top.player->after_record = [&](const TraceRecord& rec) {
         if (timeline) timeline->maybe_sample(top);
         if (waves) waves->record(top, rec);
         if (opts.check_each_step && invariant_error.empty()) {
@@ -68,7 +68,7 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
     }
     simulate();
     progress.reset();
-    if (!top.cpu.error().empty()) throw UserError(top.cpu.error());
+    if (!top.player->error().empty()) throw UserError(top.player->error());
 
     if (invariant_error.empty()) {
       try {
@@ -86,11 +86,11 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
     s["config.fork_policy"] = cfg.str("kernel.fork_policy");
     top.report(s);
     s["sim.wall_seconds"] = wall;
-    s["sim.accesses_per_second"] = wall > 0 ? double(top.cpu.stats().accesses) / wall : 0.0;
-    s["lockstep.lookups"] = top.lockstep ? top.lockstep->lookups() : 0;
-    s["lockstep.divergences"] = top.lockstep ? top.lockstep->divergences() : 0;
+    s["sim.accesses_per_second"] = wall > 0 ? s["sim.accesses"].get<double>() / wall : 0.0;
+    s["lockstep.lookups"] = top.lockstep_lookups();
+    s["lockstep.divergences"] = top.lockstep_divergences();
     const std::string tlb_failure = top.tlb_failure();
-    if (!top.cpu.finished()) s["sim.cycles"] = top.cpu.now();  // halted by the TLB check
+    if (!top.player->finished()) s["sim.cycles"] = top.now();  // halted by the TLB check
     s["verify.invariant_failures"] = invariant_error.empty() ? 0 : 1;
     if (!invariant_error.empty()) {
       result.error = invariant_error;
@@ -100,11 +100,11 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
       if (result.error.empty()) result.error = tlb_failure;
       std::cerr << "mmusim: " << tlb_failure;
     }
-    if (top.cpu.stats().mismatches > 0 || !invariant_error.empty() || !tlb_failure.empty()) result.exit_code = 1;
-    if (timeline) timeline->sample(top, top.cpu.cycles());
+    if (top.verify.mismatches > 0 || !invariant_error.empty() || !tlb_failure.empty()) result.exit_code = 1;
+    if (timeline) timeline->sample(top, top.now());
     if (faults_csv) faults_csv->commit();
     if (timeline) timeline->commit();
-    if (waves) waves->commit(top.cpu.cycles());
+    if (waves) waves->commit(top.now());
     top.finish_rtl_vcd(true);
   } catch (const UserError& e) {
     result.exit_code = 2;

@@ -1,6 +1,6 @@
 #include "top.h"
 
-#include <tlm_utils/tlm_quantumkeeper.h>
+#include <fmt/format.h>
 
 #include "common/config.h"
 #include "lockstep_tlb.h"
@@ -10,51 +10,91 @@
 namespace mmusim {
 
 namespace {
-std::unique_ptr<ReferenceModel> make_reference(const Config& cfg) {
-  return cfg.flag("verify.reference") ? std::make_unique<ReferenceModel>() : nullptr;
+
+std::vector<std::unique_ptr<Mmu>> make_mmus(const Config& cfg, const Clock& clock) {
+  std::vector<std::unique_ptr<Mmu>> mmus;
+  for (unsigned k = 0; k < cfg.u64("cpu.count"); ++k)
+    mmus.push_back(std::make_unique<Mmu>((k == 0 ? std::string("mmu") : fmt::format("mmu{}", k)).c_str(), cfg, clock));
+  return mmus;
 }
+
+std::vector<TlbMaintenance*> maintenance_of(const std::vector<std::unique_ptr<Mmu>>& mmus) {
+  std::vector<TlbMaintenance*> v;
+  for (const auto& m : mmus) v.push_back(m.get());
+  return v;
+}
+
 }  // namespace
 
 Top::Top(sc_core::sc_module_name name, const Config& cfg, TraceReader& trace, const std::string& rtl_vcd)
     : sc_core::sc_module(name),
       clock(cfg.u64("cpu.freq_mhz")),
       mem("mem", cfg, clock),
-      mmu("mmu", cfg, clock),
-      kernel("kernel", cfg, mem, mmu),
-      reference(make_reference(cfg)),
-      cpu("cpu", cfg, clock, trace, kernel, reference.get()) {
-  tlm_utils::tlm_quantumkeeper::set_global_quantum(clock.to_time(cfg.u64("cpu.quantum")));
-  cpu.socket.bind(mmu.cpu_socket);
-  mmu.mem_socket.bind(mem.socket);
+      mmus(make_mmus(cfg, clock)),
+      kernel(cfg, mem, maintenance_of(mmus)),
+      reference(cfg.flag("verify.reference") ? std::make_unique<ReferenceModel>() : nullptr) {
+  std::vector<Cpu*> players;
+  for (unsigned k = 0; k < mmus.size(); ++k) {
+    cpus.push_back(std::make_unique<Cpu>((k == 0 ? std::string("cpu") : fmt::format("cpu{}", k)).c_str(), k, cfg, clock,
+                                         trace, kernel, reference.get(), verify));
+    cpus[k]->socket.bind(mmus[k]->cpu_socket);
+    mmus[k]->mem_socket.bind(mem.port(k));
+    players.push_back(cpus[k].get());
+  }
+  player = std::make_unique<TracePlayer>("player", clock, trace, kernel, players, reference.get(),
+                                         cfg.u64("cpu.quantum"));
 
-  // tlb.impl: the RTL TLB as the L1, alone or in lockstep with the C++ one.
+  // tlb.impl: the RTL TLB as each CPU's L1, alone or in lockstep with the C++ one.
   const std::string& impl = cfg.str("tlb.impl");
-  if (impl != "model") {
+  if (impl == "model") return;
+  for (unsigned k = 0; k < mmus.size(); ++k) {
     RtlTlbParams p = rtl_l1_params(cfg);
-    p.vcd_path = rtl_vcd;
+    if (k == 0) p.vcd_path = rtl_vcd;
     std::unique_ptr<RtlTlb> rtl = make_rtl_tlb(p);
-    rtl_tlb = rtl.get();
-    rtl->set_cycle_source([this] { return cpu.now(); });
+    rtl_tlbs.push_back(rtl.get());
+    Cpu* cpu = cpus[k].get();
+    rtl->set_cycle_source([cpu] { return cpu->now(); });
     if (impl == "rtl") {
-      mmu.set_l1(std::move(rtl));
+      mmus[k]->set_l1(std::move(rtl));
     } else {
       auto pair = std::make_unique<LockstepTlb>(make_tlb(cfg, "l1"), std::move(rtl));
-      pair->set_cycle_source([this] { return cpu.now(); });
+      pair->set_cycle_source([cpu] { return cpu->now(); });
       pair->set_on_divergence([](const std::string&) { sc_core::sc_stop(); });
-      lockstep = pair.get();
-      mmu.set_l1(std::move(pair));
+      locksteps.push_back(pair.get());
+      mmus[k]->set_l1(std::move(pair));
     }
   }
 }
 
+Top::~Top() = default;
+
 bool Top::tlb_failed() const {
-  return (lockstep && lockstep->diverged()) || (rtl_tlb && !rtl_tlb->error().empty());
+  for (const LockstepTlb* l : locksteps)
+    if (l->diverged()) return true;
+  for (const RtlTlb* r : rtl_tlbs)
+    if (!r->error().empty()) return true;
+  return false;
 }
 
 std::string Top::tlb_failure() const {
-  if (lockstep && lockstep->diverged()) return lockstep->report();
-  if (rtl_tlb && !rtl_tlb->error().empty()) return rtl_tlb->error() + "\n";
+  for (size_t k = 0; k < locksteps.size(); ++k)
+    if (locksteps[k]->diverged()) return (locksteps.size() > 1 ? fmt::format("CPU {}: ", k) : "") + locksteps[k]->report();
+  for (size_t k = 0; k < rtl_tlbs.size(); ++k)
+    if (!rtl_tlbs[k]->error().empty())
+      return (rtl_tlbs.size() > 1 ? fmt::format("CPU {}: ", k) : "") + rtl_tlbs[k]->error() + "\n";
   return "";
+}
+
+uint64_t Top::lockstep_lookups() const {
+  uint64_t n = 0;
+  for (const LockstepTlb* l : locksteps) n += l->lookups();
+  return n;
+}
+
+uint64_t Top::lockstep_divergences() const {
+  uint64_t n = 0;
+  for (const LockstepTlb* l : locksteps) n += l->divergences();
+  return n;
 }
 
 void Top::halt() {
@@ -63,12 +103,41 @@ void Top::halt() {
 }
 
 void Top::finish_rtl_vcd(bool keep) {
-  if (rtl_tlb) rtl_tlb->finish_vcd(keep);
+  for (RtlTlb* r : rtl_tlbs) r->finish_vcd(keep);
 }
 
 void Top::report(StatsJson& out) const {
-  cpu.report(out);
-  mmu.report(out);
+  player->report(out);
+  // Run totals: sums over the CPUs (sim.cycles, the largest clock, comes from the player).
+  CpuStats sum;
+  for (const auto& c : cpus) {
+    const CpuStats& s = c->stats();
+    sum.accesses += s.accesses;
+    sum.loads += s.loads;
+    sum.stores += s.stores;
+    sum.page_crossings += s.page_crossings;
+    sum.compute_cycles += s.compute_cycles;
+  }
+  out["sim.accesses"] = sum.accesses;
+  out["sim.loads"] = sum.loads;
+  out["sim.stores"] = sum.stores;
+  out["sim.page_crossings"] = sum.page_crossings;
+  out["sim.compute_cycles"] = sum.compute_cycles;
+  out["verify.loads_checked"] = verify.loads_checked;
+  out["verify.mismatches"] = verify.mismatches;
+  out["verify.load_hash"] = fmt::format("{:016x}", verify.load_hash);
+  StatsJson per_mmu = StatsJson::object();
+  for (size_t k = 0; k < mmus.size(); ++k) {
+    cpus[k]->report(out);
+    StatsJson m;
+    mmus[k]->report(m);
+    const std::string prefix = fmt::format("cpu.{}.", k);
+    out[prefix + "tlb.l1.hits"] = m["tlb.l1.hits"];
+    out[prefix + "tlb.l1.misses"] = m["tlb.l1.misses"];
+    for (const auto& [key, value] : m.items())
+      per_mmu[key] = per_mmu.value(key, uint64_t{0}) + value.get<uint64_t>();
+  }
+  for (const auto& [key, value] : per_mmu.items()) out[key] = value;
   kernel.report(out);
   out["memory.host_frames_peak"] = mem.stats().host_frames_peak;
 }

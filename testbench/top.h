@@ -1,15 +1,18 @@
-// The top level: instantiates the modules and binds the data path
-//   Cpu --(virtual access)--> Mmu --(physical access)--> PhysMem
-// with the Kernel beside them, handling traps and system calls.
+// The top level: instantiates the modules and binds the data path of each CPU
+//   Cpu[k] --(virtual access)--> Mmu[k] --(physical access)--> PhysMem
+// with the Kernel beside them, handling traps, system calls and shootdowns,
+// and the TracePlayer handing each trace line to its task's CPU.
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <systemc>
 
 #include "common/clock.h"
 #include "common/stats_sink.h"
 #include "cpu/cpu.h"
+#include "cpu/trace_player.h"
 #include "kernel/kernel.h"
 #include "memory/phys_mem.h"
 #include "mmu/mmu.h"
@@ -24,25 +27,31 @@ class TraceReader;
 
 class Top : public sc_core::sc_module {
  public:
-  // rtl_vcd: with tlb.impl = rtl or lockstep, a VCD of the RTL TLB's signals.
+  // rtl_vcd: with tlb.impl = rtl or lockstep, a VCD of CPU 0's RTL TLB signals.
   Top(sc_core::sc_module_name name, const Config& cfg, TraceReader& trace, const std::string& rtl_vcd = "");
+  ~Top() override;
 
   Clock clock;
   PhysMem mem;
-  Mmu mmu;
+  std::vector<std::unique_ptr<Mmu>> mmus;  // one per CPU
   Kernel kernel;
   std::unique_ptr<ReferenceModel> reference;  // null with verify.reference = false
-  Cpu cpu;
-  // The L1 TLB chosen by tlb.impl (owned by mmu): the RTL adapter with rtl and
-  // lockstep, the lockstep pair with lockstep; null otherwise.
-  RtlTlb* rtl_tlb = nullptr;
-  LockstepTlb* lockstep = nullptr;
+  VerifyStats verify;
+  std::vector<std::unique_ptr<Cpu>> cpus;
+  std::unique_ptr<TracePlayer> player;
+  // Each CPU's L1 TLB chosen by tlb.impl (owned by its mmu): the RTL adapter
+  // with rtl and lockstep, the lockstep pair with lockstep; empty otherwise.
+  std::vector<RtlTlb*> rtl_tlbs;
+  std::vector<LockstepTlb*> locksteps;
 
+  Cycles now() const { return player->now(); }
   // A lockstep divergence or a failed RTL assertion: whether, and the report.
   bool tlb_failed() const;
   std::string tlb_failure() const;
-  // Stops the simulation for good from the Cpu's thread (sc_stop, then waits
-  // on an event never notified): the run ends at this point.
+  uint64_t lockstep_lookups() const;
+  uint64_t lockstep_divergences() const;
+  // Stops the simulation for good from the player's thread (sc_stop, then
+  // waits on an event never notified): the run ends at this point.
   void halt();
   // Closes the RTL's VCD: keep it (moved into place) or delete it.
   void finish_rtl_vcd(bool keep);

@@ -89,6 +89,8 @@ std::vector<ParamDecl> build_schema() {
   std::vector<ParamDecl> s;
   s.push_back(uint_param("cpu.freq_mhz", 3600, 1, 100'000, "MHz",
                          "core clock frequency; one cycle = 1/freq"));
+  s.push_back(uint_param("cpu.count", 1, 1, 256, "CPUs",
+                         "number of CPUs, each with its own L1/L2 TLB and page-walk cache"));
   s.push_back(uint_param("cpu.quantum", 100'000, 1, 1'000'000'000'000, "cycles",
                          "global quantum of the tlm_quantumkeeper: how far a model may run "
                          "ahead of the others before it synchronises"));
@@ -159,6 +161,30 @@ std::vector<ParamDecl> build_schema() {
   s.push_back(uint_param("kernel.syscall", 650, 0, kMaxCycles, "cycles",
                          "entry and exit of a system call (mmap, munmap, mprotect, fork, exec, "
                          "exit)"));
+  s.push_back(enum_param("kernel.placement", "round_robin", {"round_robin", "same"},
+                         "CPU of a task created without cpu=K: round_robin (the next CPU after the "
+                         "last one placed) or same (its creator's CPU)"));
+  s.push_back(enum_param("kernel.shootdown", "running", {"running", "all"},
+                         "which remote CPUs a TLB shootdown interrupts: running (CPUs running the "
+                         "address space now; the others flush at their next switch to it, Linux x86 "
+                         "with PCID) or all (every CPU that may cache it)"));
+  // Defaults (3.6 GHz): a one-target shootdown waits 600 + 4000 + 5700 cycles,
+  // about 2.9 us (LATR, ASPLOS 2018: the IPI alone 2.7 us at 16 cores / 2
+  // sockets); 15 targets about 5.4 us (LATR: about 6 us for one page).
+  s.push_back(uint_param("kernel.ipi_send", 600, 0, kMaxCycles, "cycles",
+                         "cycles for the initiator to send one IPI"));
+  s.push_back(uint_param("kernel.ipi_latency", 4000, 0, kMaxCycles, "cycles",
+                         "cycles for an IPI to reach its target"));
+  s.push_back(uint_param("kernel.ipi_handler", 5700, 0, kMaxCycles, "cycles",
+                         "cycles of the interrupted CPU's handler (entry, flush, acknowledge, exit); "
+                         "the initiator waits for every acknowledgement"));
+  s.push_back(uint_param("kernel.flush_ceiling", 33, 0, kMaxCycles, "pages",
+                         "a range flush of more pages than this becomes one full flush of the "
+                         "address space (Linux x86 tlb_single_page_flush_ceiling)"));
+  s.push_back(enum_param("kernel.reuse_flush", "local", {"local", "all"},
+                         "TLB flush when a COW reuse makes a page writable in place: local (the "
+                         "faulting CPU only; others may take a spurious fault, as x86) or all "
+                         "(a shootdown)"));
   s.push_back(bool_param("verify.reference", true, "check every load against the reference model"));
   s.push_back(uint_param("verify.max_reports", 10, 0, 1'000'000, "",
                          "mismatches reported in detail"));

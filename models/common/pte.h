@@ -60,4 +60,11 @@ constexpr unsigned vpn_index(Vpn vpn, unsigned level) {
   return static_cast<unsigned>((vpn >> (level * kVpnBitsPerLevel)) & (kPtesPerTable - 1));
 }
 
+constexpr uint64_t kPteBytes = 8;
+
+// Physical address of the PTE that translates vpn in `table`, a table at `level`.
+constexpr PAddr pte_slot(Ppn table, Vpn vpn, unsigned level) {
+  return frame_addr(table) + PAddr{vpn_index(vpn, level)} * kPteBytes;
+}
+
 }  // namespace mmusim

@@ -7,125 +7,95 @@
 
 #include "common/config.h"
 #include "common/error.h"
-#include "kernel/kernel.h"
+#include "cpu/trace_reader.h"
 #include "verify/reference_model.h"
 
 namespace mmusim {
 
-Cpu::Cpu(sc_core::sc_module_name name, const Config& cfg, const Clock& clock, TraceReader& trace,
-         Kernel& kernel, ReferenceModel* reference)
+Cpu::Cpu(sc_core::sc_module_name name, unsigned index, const Config& cfg, const Clock& clock,
+         const TraceReader& trace, Kernel& kernel, ReferenceModel* reference, VerifyStats& verify)
     : sc_core::sc_module(name),
       socket("socket"),
-      clock_(clock),
+      index_(index),
+      clock_hz_(clock),
       trace_(trace),
       kernel_(kernel),
       ref_(reference),
+      verify_(verify),
       max_reports_(cfg.u64("verify.max_reports")) {
   trans_.set_extension(&ext_);
   trans_.set_streaming_width(8);
   trans_.set_byte_enable_ptr(nullptr);
   trans_.set_dmi_allowed(false);
-  SC_THREAD(run);
 }
 
 Cpu::~Cpu() { trans_.clear_extension(&ext_); }
 
-void Cpu::advance(Cycles c) {
-  qk_.inc(clock_.to_time(c));
-  if (qk_.need_sync()) qk_.sync();
-}
-
-void Cpu::run() {
-  qk_.reset();
-  TraceRecord rec;
-  try {
-    while (trace_.next(rec)) {
-      ++stats_.records;
-      try {
-        execute(rec);
-      } catch (const UserError& e) {
-        throw UserError(fmt::format("{}: {}", trace_.where(rec.line), e.what()));
-      }
-      if (after_record) after_record(rec);
-      if (on_progress && (stats_.records & 0x3fff) == 0) on_progress(stats_.records);
-    }
-  } catch (const UserError& e) {
-    error_ = e.what();
-  }
-  qk_.sync();
-  cycles_ = clock_.to_cycles(sc_core::sc_time_stamp());
-  finished_ = true;  // the thread ends; with nothing left to do, sc_start returns
-}
-
-void Cpu::execute(const TraceRecord& rec) {
-  if (rec.pid != cur_pid_ || !cur_) {
-    if (kernel_.state(rec.pid) == ProcState::Dead) {
-      ++stats_.skipped_lines;
-      return;
-    }
-    const bool spawned = kernel_.state(rec.pid) == ProcState::Unseen;
-    Cycles cost = 0;
-    cur_ = kernel_.switch_to(rec.pid, cost);
-    cur_pid_ = rec.pid;
-    advance(cost);
-    if (!cur_) {  // no memory for a new process: it never runs
-      ++stats_.skipped_lines;
-      return;
-    }
-    if (spawned && ref_) ref_->spawn(rec.pid);
-  }
+void Cpu::execute(const TraceRecord& rec, Task& t) {
+  clock_ += kernel_.take_interrupt_cycles(index_);
+  if (kernel_.cpu(index_).current != &t) kernel_.switch_to(t, clock_);
+  Process& p = *t.proc;
   // The address space may have a new ASID after a switch or a rollover.
-  ext_.pid = cur_->pid;
-  ext_.asid = cur_->asid;
-  ext_.root = cur_->mm.root;
+  ext_.pid = t.tid;
+  ext_.asid = p.asid;
+  ext_.root = p.mm.root;
+  const Pid ref_pid = p.uid;  // the reference model knows processes, not tasks
 
   switch (rec.op) {
     case TraceOp::Load:
     case TraceOp::Store:
-      access(rec);
+      access(rec, t);
       break;
     case TraceOp::Compute:
       stats_.compute_cycles += rec.cycles;
-      advance(rec.cycles);
+      clock_ += rec.cycles;
       break;
     case TraceOp::Mmap:
-      advance(kernel_.mmap(*cur_, rec.va, rec.len, rec.perms, rec.shared));
-      if (ref_) ref_->mmap(rec.pid, rec.va, rec.len, rec.perms, rec.shared);
+      clock_ += kernel_.mmap(t, rec.va, rec.len, rec.perms, rec.shared);
+      if (ref_) ref_->mmap(ref_pid, rec.va, rec.len, rec.perms, rec.shared);
       break;
     case TraceOp::Munmap:
-      advance(kernel_.munmap(*cur_, rec.va, rec.len));
-      if (ref_) ref_->munmap(rec.pid, rec.va, rec.len);
+      clock_ += kernel_.munmap(t, rec.va, rec.len);
+      if (ref_) ref_->munmap(ref_pid, rec.va, rec.len);
       break;
     case TraceOp::Mprotect:
-      advance(kernel_.mprotect(*cur_, rec.va, rec.len, rec.perms));
-      if (ref_) ref_->mprotect(rec.pid, rec.va, rec.len, rec.perms);
+      clock_ += kernel_.mprotect(t, rec.va, rec.len, rec.perms);
+      if (ref_) ref_->mprotect(ref_pid, rec.va, rec.len, rec.perms);
       break;
     case TraceOp::Fork: {
-      const auto r = kernel_.fork(*cur_, rec.child);
-      advance(r.cycles);
-      if (ref_) {
-        if (r.ok) ref_->fork(rec.pid, rec.child);
-        else ref_->remove(rec.child);
-      }
+      const unsigned cpu = kernel_.place(rec.cpu >= 0 ? std::optional<unsigned>(rec.cpu) : std::nullopt, index_);
+      const auto r = kernel_.fork(t, rec.child, cpu);
+      clock_ += r.cycles;
+      if (ref_ && r.ok) ref_->fork(ref_pid, kernel_.task(rec.child)->proc->uid);
       break;
     }
+    case TraceOp::Thread: {
+      const unsigned cpu = kernel_.place(rec.cpu >= 0 ? std::optional<unsigned>(rec.cpu) : std::nullopt, index_);
+      clock_ += kernel_.thread(t, rec.child, cpu);
+      break;
+    }
+    case TraceOp::Migrate:
+      clock_ += kernel_.migrate(t, unsigned(rec.cpu));
+      break;
     case TraceOp::Exec:
-      advance(kernel_.exec(*cur_));
-      if (ref_) ref_->exec(rec.pid);
+      clock_ += kernel_.exec(t);
+      if (ref_) ref_->exec(ref_pid);
       break;
-    case TraceOp::Exit:
-      advance(kernel_.exit(*cur_));
-      cur_ = nullptr;
-      if (ref_) ref_->remove(rec.pid);
+    case TraceOp::Exit: {
+      const bool last = p.tasks.size() == 1;
+      clock_ += kernel_.exit(t);  // t (and with its last task, p) is gone
+      if (ref_ && last) ref_->remove(ref_pid);
       break;
+    }
   }
 }
 
-void Cpu::access(const TraceRecord& rec) {
+void Cpu::access(const TraceRecord& rec, Task& t) {
   const bool store = rec.op == TraceOp::Store;
   const AccessType type = store ? AccessType::Store : AccessType::Load;
   const unsigned size = rec.size;
-  const bool legal = ref_ ? ref_->permits(rec.pid, rec.va, size, type) : true;
+  const Pid ref_pid = t.proc->uid;
+  const bool legal = ref_ ? ref_->permits(ref_pid, rec.va, size, type) : true;
 
   // The trace's values are little-endian, as the host's are (checked below).
   static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "mmusim assumes a little-endian host");
@@ -136,15 +106,15 @@ void Cpu::access(const TraceRecord& rec) {
   FaultOutcome done = FaultOutcome::Retry;
   // A store is all or nothing: the second page must be writable (its faults
   // taken) before any byte lands in the first.
-  if (store && first < size) done = access_page(rec.va + first, size - first, data + first, type, true);
-  if (done == FaultOutcome::Retry) done = access_page(rec.va, first, data, type);
-  if (done == FaultOutcome::Retry && first < size) done = access_page(rec.va + first, size - first, data + first, type);
-  if (done != FaultOutcome::Retry) {
-    cur_ = nullptr;
+  if (store && first < size) done = access_page(t, rec.va + first, size - first, data + first, type, true);
+  if (done == FaultOutcome::Retry) done = access_page(t, rec.va, first, data, type);
+  if (done == FaultOutcome::Retry && first < size)
+    done = access_page(t, rec.va + first, size - first, data + first, type);
+  if (done != FaultOutcome::Retry) {  // the process was killed, t with it
     if (ref_) {
       if (done == FaultOutcome::Segv && legal)
         mismatch(rec, "the simulation raised a segmentation fault on an access the reference model allows");
-      ref_->remove(rec.pid);
+      ref_->remove(ref_pid);
     }
     return;
   }
@@ -153,17 +123,17 @@ void Cpu::access(const TraceRecord& rec) {
   if (ref_ && !legal) mismatch(rec, "the access completed but the reference model says it must segfault");
   if (store) {
     ++stats_.stores;
-    if (ref_) ref_->store(rec.pid, rec.va, size, rec.value);
+    if (ref_) ref_->store(ref_pid, rec.va, size, rec.value);
     return;
   }
   ++stats_.loads;
   uint64_t value = 0;
   std::memcpy(&value, data, size);
-  stats_.load_hash = ((stats_.load_hash ^ rec.line) * 1099511628211ull ^ value) * 1099511628211ull;
+  verify_.load_hash = ((verify_.load_hash ^ rec.line) * 1099511628211ull ^ value) * 1099511628211ull;
   bool checked = false;
   if (ref_ && legal) {
     checked = true;
-    const uint64_t want = ref_->load(rec.pid, rec.va, size);
+    const uint64_t want = ref_->load(ref_pid, rec.va, size);
     if (value != want)
       mismatch(rec, fmt::format("load {:#x} returned {:#x}, the reference model has {:#x}", rec.va, value, want));
   }
@@ -172,10 +142,10 @@ void Cpu::access(const TraceRecord& rec) {
     if (value != rec.expect)
       mismatch(rec, fmt::format("load {:#x} returned {:#x}, expected {:#x}", rec.va, value, rec.expect));
   }
-  if (checked) ++stats_.loads_checked;
+  if (checked) ++verify_.loads_checked;
 }
 
-FaultOutcome Cpu::access_page(VAddr va, unsigned len, uint8_t* data, AccessType type, bool probe) {
+FaultOutcome Cpu::access_page(Task& t, VAddr va, unsigned len, uint8_t* data, AccessType type, bool probe) {
   ext_.access = type;
   trans_.set_command(probe                         ? tlm::TLM_IGNORE_COMMAND
                      : type == AccessType::Store ? tlm::TLM_WRITE_COMMAND
@@ -188,17 +158,16 @@ FaultOutcome Cpu::access_page(VAddr va, unsigned len, uint8_t* data, AccessType 
   for (unsigned attempt = 0;; ++attempt) {
     trans_.set_address(va);
     trans_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    sc_core::sc_time delay = qk_.get_local_time();
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
     socket->b_transport(trans_, delay);
-    qk_.set(delay);
+    clock_ += clock_hz_.to_cycles(delay);
     if (ext_.fault == WalkFault::None) {
       if (trans_.is_response_error())
         SC_REPORT_FATAL("/mmusim/cpu", fmt::format("physical access failed: {}", trans_.get_response_string()).c_str());
-      if (qk_.need_sync()) qk_.sync();
       return FaultOutcome::Retry;
     }
-    const auto r = kernel_.handle_fault(*cur_, va, type, ext_.walk_cycles, now());
-    advance(r.cycles);
+    const auto r = kernel_.handle_fault(t, va, type, ext_.walk_cycles, clock_);
+    clock_ += r.cycles;
     if (r.outcome != FaultOutcome::Retry) return r.outcome;
     if (attempt == 3)
       SC_REPORT_FATAL("/mmusim/cpu", fmt::format("access {:#x} still faults after the kernel handled it", va).c_str());
@@ -206,23 +175,14 @@ FaultOutcome Cpu::access_page(VAddr va, unsigned len, uint8_t* data, AccessType 
 }
 
 void Cpu::mismatch(const TraceRecord& rec, const std::string& what) {
-  if (stats_.mismatches++ < max_reports_)
+  if (verify_.mismatches++ < max_reports_)
     std::cerr << fmt::format("{}: verification mismatch (pid {}): {}\n", trace_.where(rec.line), rec.pid, what);
 }
 
 void Cpu::report(StatsJson& out) const {
-  out["sim.cycles"] = cycles_;
-  out["sim.accesses"] = stats_.accesses;
-  out["sim.loads"] = stats_.loads;
-  out["sim.stores"] = stats_.stores;
-  out["sim.page_crossings"] = stats_.page_crossings;
-  out["sim.compute_cycles"] = stats_.compute_cycles;
-  out["trace.lines"] = trace_.lines_read();
-  out["trace.records"] = stats_.records;
-  out["trace.skipped_lines"] = stats_.skipped_lines;
-  out["verify.loads_checked"] = stats_.loads_checked;
-  out["verify.mismatches"] = stats_.mismatches;
-  out["verify.load_hash"] = fmt::format("{:016x}", stats_.load_hash);
+  const std::string k = fmt::format("cpu.{}.", index_);
+  out[k + "cycles"] = clock_;
+  out[k + "accesses"] = stats_.accesses;
 }
 
 }  // namespace mmusim

@@ -267,6 +267,7 @@ std::unique_ptr<ByteSource> open_source(std::unique_ptr<RawInput> in, const std:
 // Line parsing helpers.
 
 constexpr uint64_t kMaxPid = 2147483647;  // 2^31 - 1
+constexpr uint64_t kMaxCpu = 1u << 20;       // far beyond cpu.count; the kernel checks the range
 
 // Character classes of the tokenizer.
 enum : uint8_t { kTokChar = 0, kBlank = 1, kLineEnd = 2 };
@@ -374,9 +375,11 @@ inline bool lookup_op(std::string_view s, TraceOp& op) {
       return false;
     case 6:
       if (s == "munmap") return op = TraceOp::Munmap, true;
+      if (s == "thread") return op = TraceOp::Thread, true;
       return false;
     case 7:
       if (s == "compute") return op = TraceOp::Compute, true;
+      if (s == "migrate") return op = TraceOp::Migrate, true;
       return false;
     case 8:
       if (s == "mprotect") return op = TraceOp::Mprotect, true;
@@ -602,7 +605,7 @@ bool TraceReader::parse_line(std::string_view text, TraceRecord& rec) {
   TraceOp op;
   if (!lookup_op(t, op))
     fail_quoted(self, "unknown operation ", t,
-                " (expected one of: mmap munmap mprotect load store fork exec exit compute)");
+                " (expected one of: mmap munmap mprotect load store fork thread migrate exec exit compute)");
   rec.op = op;
 
   // Positional arguments. An option (key=value, or mmap's `shared`) where a
@@ -646,13 +649,22 @@ bool TraceReader::parse_line(std::string_view text, TraceRecord& rec) {
       number("<va>", rec.va);
       number("<value>", rec.value);
       break;
-    case TraceOp::Fork: {
-      std::string_view a = positional("<child-pid>");
-      if (!all_digits(a)) fail_positional(self, Num::Bad, a, "<child-pid>", op);
+    case TraceOp::Fork:
+    case TraceOp::Thread: {
+      const char* what = op == TraceOp::Fork ? "<child-pid>" : "<new-task>";
+      std::string_view a = positional(what);
+      if (!all_digits(a)) fail_positional(self, Num::Bad, a, what, op);
       uint64_t c = 0;
       if (parse_u64(a, c) != Num::Ok || c < 1 || c > kMaxPid)
-        fail_plain(self, "child pid must be 1 to 2147483647 (got ", a, ")");
+        fail_plain(self, op == TraceOp::Fork ? "child pid must be 1 to 2147483647 (got " : "task id must be 1 to 2147483647 (got ", a, ")");
       rec.child = static_cast<Pid>(c);
+      break;
+    }
+    case TraceOp::Migrate: {
+      uint64_t c = 0;
+      number("<cpu>", c);
+      if (c > kMaxCpu) fail_plain(self, "CPU number too large (got ", std::to_string(c), ")");
+      rec.cpu = static_cast<int32_t>(c);
       break;
     }
     case TraceOp::Exec:
@@ -689,6 +701,14 @@ bool TraceReader::parse_line(std::string_view text, TraceRecord& rec) {
       if (r == Num::Overflow || !(n == 1 || n == 2 || n == 4 || n == 8))
         fail_plain(self, "size must be 1, 2, 4 or 8 (got ", val, ")");
       rec.size = static_cast<uint8_t>(n);
+    } else if (key == "cpu" && (op == TraceOp::Fork || op == TraceOp::Thread)) {
+      if (rec.cpu >= 0) fail_plain(self, "duplicate option 'cpu'", {}, "");
+      if (val.empty()) fail_plain(self, "missing value for option 'cpu'", {}, "");
+      uint64_t n = 0;
+      Num r = parse_u64(val, n);
+      if (r != Num::Ok) fail_number(self, r, val, "cpu");
+      if (n > kMaxCpu) fail_plain(self, "CPU number too large (got ", val, ")");
+      rec.cpu = static_cast<int32_t>(n);
     } else if (key == "expect" && op == TraceOp::Load) {
       if (rec.has_expect) fail_plain(self, "duplicate option 'expect'", {}, "");
       if (val.empty()) fail_plain(self, "missing value for option 'expect'", {}, "");

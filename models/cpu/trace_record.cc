@@ -10,6 +10,8 @@ const char* to_string(TraceOp op) {
     case TraceOp::Load: return "load";
     case TraceOp::Store: return "store";
     case TraceOp::Fork: return "fork";
+    case TraceOp::Thread: return "thread";
+    case TraceOp::Migrate: return "migrate";
     case TraceOp::Exec: return "exec";
     case TraceOp::Exit: return "exit";
     case TraceOp::Compute: return "compute";

@@ -1,6 +1,7 @@
 // A process's address space as the kernel keeps it: the VMAs (what the process
 // may touch) and the root of its page tables (what is mapped right now).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -54,13 +55,45 @@ struct AddressSpace {
   }
 };
 
-enum class ProcState : uint8_t { Unseen, Alive, Dead };
+enum class TaskState : uint8_t { Unseen, Alive, Dead };
+
+// A set of CPUs (Linux's cpumask).
+class CpuMask {
+ public:
+  explicit CpuMask(unsigned cpus = 0) : words_((cpus + 63) / 64, 0) {}
+  bool test(unsigned c) const { return (words_[c / 64] >> (c % 64)) & 1; }
+  void set(unsigned c) { words_[c / 64] |= uint64_t{1} << (c % 64); }
+  void reset(unsigned c) { words_[c / 64] &= ~(uint64_t{1} << (c % 64)); }
+  void clear() { std::fill(words_.begin(), words_.end(), 0); }
+  bool any() const {
+    for (uint64_t w : words_)
+      if (w) return true;
+    return false;
+  }
+
+ private:
+  std::vector<uint64_t> words_;
+};
+
+struct Task;
 
 struct Process {
-  Pid pid = 0;
+  Pid pid = 0;       // the id of the task that created it (fork child, first seen)
+  uint32_t uid = 0;  // unique over the run: a pid can name a new process while
+                     // an old one whose main task exited still lives
   AddressSpace mm;
   Asid asid = 0;
   uint64_t asid_generation = 0;  // 0: no ASID assigned yet
+  std::vector<Task*> tasks;      // its live threads
+  CpuMask cpus;      // CPUs that may cache its translations (Linux's mm_cpumask)
+  CpuMask deferred;  // of those, CPUs that must flush them at their next switch to it
+};
+
+// A thread: the unit the trace's first field names and a CPU runs.
+struct Task {
+  Pid tid = 0;
+  Process* proc = nullptr;
+  unsigned cpu = 0;
 };
 
 }  // namespace mmusim

@@ -33,15 +33,17 @@ struct FaultBreakdown {
   Cycles pte_update = 0;  // writing PTEs (kernel work plus the memory access)
   Cycles tlb_flush = 0;   // invalidating the stale translation
   Cycles trap_exit = 0;   // returning to the faulting instruction
+  Cycles shootdown = 0;   // waiting for other CPUs to flush the old translation
 
   Cycles total() const {
-    return trap_entry + walk + handler + alloc + copy + pte_update + tlb_flush + trap_exit;
+    return trap_entry + walk + handler + alloc + copy + pte_update + tlb_flush + trap_exit + shootdown;
   }
 };
 
 struct FaultRecord {
   Cycles cycle = 0;  // when the fault was taken
-  Pid pid = 0;
+  Pid pid = 0;        // the faulting task
+  unsigned cpu = 0;   // the CPU it ran on
   VAddr va = 0;
   FaultKind kind = FaultKind::DemandZero;
   FaultBreakdown cost;

@@ -1,32 +1,42 @@
-// The kernel-side software: processes with ASIDs and VMAs, page tables written
+// The kernel-side software: tasks and processes, ASIDs, page tables written
 // into PhysMem as real PTEs, the frame allocator, fork (copy-on-write or
-// eager), exec/exit/mmap/munmap/mprotect, and the page-fault handler (demand
-// paging and the COW copy). Each step costs cycles from the configuration and
-// faults record where their time went.
+// eager), exec/exit/mmap/munmap/mprotect, the page-fault handler (demand
+// paging and the COW copy), and TLB shootdowns across CPUs. Each step costs
+// cycles from the configuration and faults record where their time went.
+//
+// The implementation is split by concern: kernel.cc (tasks, processes,
+// scheduling, ASIDs, statistics), page_tables.cc, mappings.cc (mmap, munmap,
+// mprotect), fork.cc, lifecycle.cc (exec, exit, teardown), fault_handler.cc,
+// tlb_shootdown.cc and invariants.cc.
 #pragma once
 #include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
-
-#include <systemc>
 
 #include "common/latency_stats.h"
 #include "common/pte.h"
 #include "common/stats_sink.h"
 #include "kernel/address_space.h"
 #include "kernel/fault.h"
+#include "kernel/kernel_costs.h"
 #include "memory/frame_allocator.h"
 
 namespace mmusim {
 
 class Config;
-class Mmu;
 class PhysMem;
+class TlbMaintenance;
 
 enum class FaultOutcome : uint8_t { Retry, Segv, OomKilled };
+
+// kernel.shootdown: which remote CPUs a flush interrupts.
+enum class ShootdownPolicy : uint8_t { Running, All };
+// kernel.placement: the CPU of a task created without cpu=K.
+enum class Placement : uint8_t { RoundRobin, Same };
 
 struct KernelStats {
   std::array<uint64_t, kFaultKinds> faults{};
@@ -35,49 +45,84 @@ struct KernelStats {
   uint64_t forks = 0, forks_failed = 0, fork_cycles = 0, fork_ptes_copied = 0;
   uint64_t bytes_copied = 0, eager_bytes_copied = 0, cow_bytes_copied = 0;
   uint64_t context_switches = 0, syscalls = 0, asid_rollovers = 0;
-  uint64_t processes_created = 0, execs = 0, exits = 0;
+  uint64_t processes_created = 0, threads_created = 0, migrations = 0, execs = 0, exits = 0;
+  // Shootdowns: operations that flushed other CPUs, IPIs sent, flushes left
+  // for a CPU's next switch to the address space, cycles the initiators
+  // waited, cycles the interrupted CPUs spent, full flushes a range became.
+  uint64_t shootdowns = 0, ipis = 0, deferred_flushes = 0, initiator_cycles = 0, target_cycles = 0;
+  uint64_t ceiling_flushes = 0;
 };
 
-class Kernel : public sc_core::sc_module {
+// One CPU as the kernel sees it.
+struct CpuContext {
+  TlbMaintenance* tlb = nullptr;
+  Task* current = nullptr;    // the task running here (null: idle, or it ended)
+  Process* loaded = nullptr;  // whose translations are live here (stays after its task leaves)
+  bool has_run = false;       // a task ran here before (the next one is a context switch)
+  Cycles interrupted = 0;     // IPI handler cycles not yet added to the CPU's clock
+  uint64_t ipis_received = 0;
+};
+
+class Kernel {
  public:
-  Kernel(sc_core::sc_module_name name, const Config& cfg, PhysMem& mem, Mmu& mmu);
-  ~Kernel() override;
+  // One TlbMaintenance per CPU (cpu.count of them), in CPU order.
+  Kernel(const Config& cfg, PhysMem& mem, std::vector<TlbMaintenance*> cpus);
+  ~Kernel();
 
-  ProcState state(Pid pid) const;
-  Process* process(Pid pid);
-  Process* current() { return current_; }
+  TaskState state(Pid tid) const;
+  Task* task(Pid tid);
+  // The process of the live task `tid` (tests), or null.
+  Process* process(Pid tid) {
+    Task* t = task(tid);
+    return t ? t->proc : nullptr;
+  }
+  // Changes whenever a task ends: a Task* kept from before may dangle.
+  uint64_t task_epoch() const { return task_epoch_; }
+  unsigned cpu_count() const { return unsigned(cpus_.size()); }
+  const CpuContext& cpu(unsigned k) const { return cpus_[k]; }
 
-  // Schedules `pid` (spawning it with an empty address space if never seen);
-  // adds the context-switch cost (and any TLB flush an ASID change needs).
-  // Returns null if a new process cannot get its root page table: it counts
-  // as killed for lack of memory (kernel.oom_kills) and its lines are skipped.
-  Process* switch_to(Pid pid, Cycles& cost);
+  // The CPU for a task being created by a task on `creator_cpu`: `requested`
+  // (cpu=K) if given, else kernel.placement. Throws UserError if K is out of range.
+  unsigned place(std::optional<unsigned> requested, unsigned creator_cpu);
+  // A task id never seen starts a new process with an empty address space on
+  // `cpu`. Returns null if it cannot get its root page table: it counts as
+  // killed for lack of memory (kernel.oom_kills) and its lines are skipped.
+  Task* spawn(Pid tid, unsigned cpu, Cycles& cost);
+  // Runs `t` on its CPU: the context-switch cost, any TLB flush an address
+  // space change needs (no ASIDs, ASID rollover, a deferred shootdown).
+  void switch_to(Task& t, Cycles& cost);
+  // Cycles this CPU spent in IPI handlers since the last call (its clock owes them).
+  Cycles take_interrupt_cycles(unsigned cpu);
 
-  // System calls. A trace error (misaligned range, overlap, ...) throws
-  // UserError with a message that the caller prefixes with file:line.
-  Cycles mmap(Process& p, VAddr va, uint64_t len, Perms perms, bool shared);
-  Cycles munmap(Process& p, VAddr va, uint64_t len);
-  Cycles mprotect(Process& p, VAddr va, uint64_t len, Perms perms);
+  // System calls of task t, on t's CPU. A trace error (misaligned range,
+  // overlap, live id, ...) throws UserError; the caller adds file:line.
+  Cycles mmap(Task& t, VAddr va, uint64_t len, Perms perms, bool shared);
+  Cycles munmap(Task& t, VAddr va, uint64_t len);
+  Cycles mprotect(Task& t, VAddr va, uint64_t len, Perms perms);
   struct ForkResult {
     bool ok = false;
     Cycles cycles = 0;
   };
-  ForkResult fork(Process& parent, Pid child);
-  Cycles exec(Process& p);
-  Cycles exit(Process& p);  // p is destroyed
+  ForkResult fork(Task& t, Pid child, unsigned child_cpu);
+  Cycles thread(Task& t, Pid new_tid, unsigned cpu);
+  Cycles migrate(Task& t, unsigned cpu);
+  Cycles exec(Task& t);  // ends t's sibling threads
+  Cycles exit(Task& t);  // t is destroyed, and its process with its last task
 
-  // The trap: the Mmu refused an access of p at va. Handles it and says
-  // whether the CPU retries the access or the process was killed (then p is
-  // destroyed).
+  // The trap: t's MMU refused an access at va. Handles it and says whether
+  // the CPU retries the access or the process was killed (then t and every
+  // task of its process are destroyed).
   struct FaultResult {
     FaultOutcome outcome = FaultOutcome::Retry;
     Cycles cycles = 0;
   };
-  FaultResult handle_fault(Process& p, VAddr va, AccessType access, Cycles walk_cycles, Cycles now);
+  FaultResult handle_fault(Task& t, VAddr va, AccessType access, Cycles walk_cycles, Cycles now);
 
   // Every frame's reference count equals the PTEs (and shared objects) that
   // point to it, no free frame is mapped, tables are counted right, no
-  // writable private PTE maps a frame someone else maps. Throws std::logic_error.
+  // writable private PTE maps a frame someone else maps, and no CPU's TLB
+  // holds a translation the page tables no longer allow (unless a deferred
+  // flush will drop it first). Throws std::logic_error.
   void check_invariants() const;
 
   // The leaf PTE mapping va in p's tables (invalid PTE if none); no timing.
@@ -93,10 +138,21 @@ class Kernel : public sc_core::sc_module {
   const KernelStats& stats() const { return stats_; }
   void report(StatsJson& out) const;
 
+  // Tests only: skip the remote part of the shootdown after a COW copy, to
+  // show that the verification catches the stale translations it leaves.
+  void break_cow_shootdown_for_test() { broken_cow_shootdown_ = true; }
+
  private:
   using Cost = FaultBreakdown;
 
-  // Page-table plumbing (functional memory access; costs charged into Cost).
+  // Processes and tasks (kernel.cc).
+  Process& new_process(Pid pid, Ppn root);
+  Task& new_task(Process& p, Pid tid, unsigned cpu);
+  void remove_task(Task& t);  // unlinks t from its process and its CPU
+  void assign_asid(Process& p, unsigned cpu, Cycles& cost);
+
+  // Page-table plumbing (page_tables.cc): functional memory access, costs
+  // charged into Cost.
   PAddr leaf_slot(const AddressSpace& mm, Vpn vpn, bool create, Cost& c, bool& oom);
   PAddr find_leaf_slot(const AddressSpace& mm, Vpn vpn) const;  // 0 if no leaf table
   void write_leaf(PAddr slot, Pte old_pte, Pte new_pte, Cost& c);
@@ -104,28 +160,35 @@ class Kernel : public sc_core::sc_module {
   template <class Fn> bool for_each_leaf(const AddressSpace& mm, Vpn lo, Vpn hi, Fn&& fn) const;
   template <class Fn>
   bool visit_table(Ppn table, unsigned level, Vpn base, Vpn lo, Vpn hi, Fn& fn) const;
-  void prune_tables(AddressSpace& mm, Vpn vpn, Cycles& cost);
+  void prune_tables(Process& p, Vpn vpn, Cycles& cost);
   void free_tables(Ppn table, unsigned level, Cycles& cost);
-
-  // Frames.
   std::optional<Ppn> alloc_frame(FrameUse use, Cost& c);
   void release_frame(Ppn f, Cycles& cost);
   void drop_shared_page(SharedObject& obj, uint64_t page, Cycles& cost);
-
-  // TLB maintenance for one process's translations.
-  void shootdown_page(const Process& p, Vpn vpn, Cycles& cost);
-  void shootdown_all(const Process& p, Cycles& cost);
-  void assign_asid(Process& p, Cycles& cost);
-
-  void check_range(VAddr va, uint64_t len, const char* op) const;
-  Cycles unmap_range(Process& p, VAddr lo, VAddr hi, bool per_page_flush);
-  Cycles teardown(Process& p, bool keep_root);
-  Cycles kill(Process& p);
   Pte leaf_flags_for(const Vma& v, Ppn frame, bool writable, bool dirty) const;
 
+  // TLB shootdowns (tlb_shootdown.cc). n pages of p's translations changed
+  // (n = 0: all of them); every CPU that may cache them is flushed, by IPI or
+  // at its next switch to p, as kernel.shootdown says; a range of more than
+  // kernel.flush_ceiling pages is one full flush. Adds the local flush to
+  // `local` and what the initiator waited for other CPUs to `wait`.
+  void shootdown(Process& p, unsigned initiator, const Vpn* pages, size_t n, Cycles& local, Cycles& wait,
+                 bool dying = false);
+  void shootdown_page(Process& p, unsigned initiator, Vpn vpn, Cycles& local, Cycles& wait);
+  void shootdown_all(Process& p, unsigned initiator, Cycles& local, Cycles& wait);
+  void flush_local_page(Process& p, unsigned cpu, Vpn vpn, Cycles& cost);  // this CPU only
+  void flush_walk_caches();
+  void forget_process_on_cpus(const Process& p);
+
+  // Mappings (mappings.cc) and lifecycle (lifecycle.cc).
+  void check_range(VAddr va, uint64_t len, const char* op) const;
+  Cycles unmap_range(Process& p, unsigned cpu, VAddr lo, VAddr hi);
+  Cycles teardown(Process& p, unsigned cpu, bool keep_root);
+  Cycles kill(Process& p, unsigned cpu);  // every task of p, then p
+
   PhysMem& mem_;
-  Mmu& mmu_;
   FrameAllocator frames_;
+  const KernelCosts costs_;
   PagingMode mode_;
   unsigned levels_;
   Ppn zero_frame_ = 0;
@@ -134,16 +197,19 @@ class Kernel : public sc_core::sc_module {
   unsigned asid_bits_;
   uint64_t asid_generation_ = 1;
   uint64_t next_asid_ = 0;
+  ShootdownPolicy shootdown_policy_;
+  Placement placement_;
+  bool reuse_flush_all_;
+  uint64_t flush_ceiling_;
+  unsigned last_placed_;
+  bool broken_cow_shootdown_ = false;
 
-  // Costs, in cycles (kernel.* and mem.latency).
-  Cycles mem_latency_, trap_entry_, trap_exit_, fault_base_, frame_alloc_, frame_free_,
-      pte_update_, tlb_flush_, fork_base_, fork_per_pte_, context_switch_, syscall_;
-  uint64_t copy_bytes_per_cycle_;
-
-  std::unordered_map<Pid, std::unique_ptr<Process>> procs_;
-  std::unordered_map<Pid, ProcState> dead_;  // pids that exited or were killed
-  Process* current_ = nullptr;
-  Pid last_pid_ = 0;
+  std::vector<CpuContext> cpus_;
+  std::unordered_map<Pid, std::unique_ptr<Process>> procs_;  // by process id
+  std::unordered_map<Pid, std::unique_ptr<Task>> tasks_;     // by task id
+  std::unordered_map<Pid, TaskState> dead_;                  // task ids that exited or were killed
+  uint32_t next_process_uid_ = 1;
+  uint64_t task_epoch_ = 0;
   std::function<void(const FaultRecord&)> observer_;
   KernelStats stats_;
 };

@@ -145,6 +145,18 @@ void PhysMem::access(tlm::tlm_generic_payload& trans) {
   trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
+tlm::tlm_target_socket<>& PhysMem::port(unsigned k) {
+  if (k == 0) return socket;
+  while (more_ports_.size() < k) {
+    auto p = std::make_unique<tlm_utils::simple_target_socket<PhysMem>>(
+        sc_core::sc_gen_unique_name("port"));
+    p->register_b_transport(this, &PhysMem::b_transport);
+    p->register_transport_dbg(this, &PhysMem::transport_dbg);
+    more_ports_.push_back(std::move(p));
+  }
+  return *more_ports_[k - 1];
+}
+
 void PhysMem::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
   if (!check(trans)) return;
   access(trans);

@@ -24,7 +24,10 @@ struct PhysMemStats {
 
 class PhysMem : public sc_core::sc_module {
  public:
-  tlm_utils::simple_target_socket<PhysMem> socket;
+  tlm_utils::simple_target_socket<PhysMem> socket;  // port 0: the first CPU's MMU
+  // Port k for CPU k's MMU (socket for k = 0), created on first use during
+  // elaboration: every port reaches the same memory with the same timing.
+  tlm::tlm_target_socket<>& port(unsigned k);
 
   PhysMem(sc_core::sc_module_name name, const Config& cfg, const Clock& clock);
   ~PhysMem() override;
@@ -34,9 +37,11 @@ class PhysMem : public sc_core::sc_module {
 
   // Cycles of one access (CPU data, walker or kernel PTE access).
   Cycles access_latency() const { return latency_; }
+  // Cycles to move `bytes` at mem.copy_bytes_per_cycle (bandwidth only).
+  Cycles transfer_cycles(uint64_t bytes) const { return (bytes + copy_bytes_per_cycle_ - 1) / copy_bytes_per_cycle_; }
   // Cycles to copy or zero `bytes` at mem.copy_bytes_per_cycle, plus one access latency.
   Cycles bulk_cycles(uint64_t bytes) const {
-    return latency_ + (bytes + copy_bytes_per_cycle_ - 1) / copy_bytes_per_cycle_;
+    return latency_ + transfer_cycles(bytes);
   }
 
   // Functional access (no timing; callers charge access_latency()). The range
@@ -68,6 +73,7 @@ class PhysMem : public sc_core::sc_module {
   const Clock& clock_;
   uint64_t size_;
   Cycles latency_;
+  std::vector<std::unique_ptr<tlm_utils::simple_target_socket<PhysMem>>> more_ports_;
   uint64_t copy_bytes_per_cycle_;
   std::vector<uint8_t*> frames_;         // nullptr: frame reads as zeroes
   std::vector<uint8_t*> host_free_;      // recycled host pages

@@ -111,23 +111,28 @@ unsigned int Mmu::transport_dbg(tlm::tlm_generic_payload& trans) {
   return mem_socket->transport_dbg(trans);
 }
 
-void Mmu::sfence_all() {
+void Mmu::invalidate_all() {
   ++stats_.sfence_all;
   l1_->invalidate_all();
   if (l2_) l2_->invalidate_all();
   walker_.flush_pwc();
 }
 
-void Mmu::sfence_asid(Asid asid) {
+void Mmu::invalidate_asid(Asid asid) {
   ++stats_.sfence_asid;
   l1_->invalidate_asid(asid);
   if (l2_) l2_->invalidate_asid(asid);
 }
 
-void Mmu::sfence_page(Vpn vpn, Asid asid) {
+void Mmu::invalidate_page(Vpn vpn, Asid asid) {
   ++stats_.sfence_page;
   l1_->invalidate_page_asid(vpn, asid);
   if (l2_) l2_->invalidate_page_asid(vpn, asid);
+}
+
+void Mmu::visit_entries(const std::function<void(const TlbEntry&)>& fn) const {
+  l1_->visit(fn);
+  if (l2_) l2_->visit(fn);
 }
 
 Cycles Mmu::SocketPteMemory::transfer(tlm::tlm_command cmd, PAddr pa, uint64_t& value) {

@@ -14,6 +14,7 @@
 #include "common/stats_sink.h"
 #include "mmu/access_extension.h"
 #include "mmu/page_table_walker.h"
+#include "mmu/tlb_maintenance.h"
 #include "mmu/tlb_model.h"
 
 namespace mmusim {
@@ -30,7 +31,7 @@ struct MmuStats {
   uint64_t sfence_all = 0, sfence_asid = 0, sfence_page = 0;
 };
 
-class Mmu : public sc_core::sc_module {
+class Mmu : public sc_core::sc_module, public TlbMaintenance {
  public:
   tlm_utils::simple_target_socket<Mmu> cpu_socket;    // virtual accesses from the Cpu
   tlm_utils::simple_initiator_socket<Mmu> mem_socket;  // physical accesses to PhysMem
@@ -38,13 +39,13 @@ class Mmu : public sc_core::sc_module {
   Mmu(sc_core::sc_module_name name, const Config& cfg, const Clock& clock);
   ~Mmu() override;
 
-  // TLB maintenance for the kernel (RISC-V sfence.vma flavours). Invalidate
-  // the L1 and the L2; a whole flush also empties the page-walk cache.
-  void sfence_all();
-  void sfence_asid(Asid asid);
-  void sfence_page(Vpn vpn, Asid asid);
-  // The kernel freed or changed a page-table page.
-  void flush_walk_cache() { walker_.flush_pwc(); }
+  // TlbMaintenance (RISC-V sfence.vma flavours): invalidate the L1 and the
+  // L2; a whole flush also empties the page-walk cache.
+  void invalidate_page(Vpn vpn, Asid asid) override;
+  void invalidate_asid(Asid asid) override;
+  void invalidate_all() override;
+  void flush_walk_cache() override { walker_.flush_pwc(); }
+  void visit_entries(const std::function<void(const TlbEntry&)>& fn) const override;
 
   // Swap the L1 TLB implementation (RTL adapter, lockstep pair).
   void set_l1(std::unique_ptr<TlbModel> tlb);

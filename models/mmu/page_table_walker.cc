@@ -4,7 +4,7 @@
 //
 // Walk
 //   level = levels-1, table = root. Repeat:
-//     pte_addr = table * 4096 + vpn_index(vpn, level) * 8; one timed read.
+//     pte_addr = pte_slot(table, vpn, level); one timed read.
 //     V == 0                      -> NotValid
 //     W == 1 and R == 0           -> Malformed (reserved encoding)
 //     R == W == X == 0 (pointer):  level == 0 -> Malformed;
@@ -112,7 +112,7 @@ WalkResult PageTableWalker::walk(Ppn root, Vpn vpn, AccessType access) {
   }
 
   for (;;) {
-    const PAddr addr = frame_addr(table) + PAddr{vpn_index(vpn, level)} * 8;
+    const PAddr addr = pte_slot(table, vpn, level);
     Cycles delay = 0;
     const Pte pte{mem_.read_pte(addr, delay)};
     r.cycles += delay;

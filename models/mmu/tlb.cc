@@ -281,4 +281,9 @@ void Tlb::invalidate_page_asid(Vpn vpn, Asid asid) {
   }
 }
 
+void Tlb::visit(const std::function<void(const TlbEntry&)>& fn) const {
+  for (const Slot& s : slots_)
+    if (s.valid) fn(s.entry);
+}
+
 }  // namespace mmusim

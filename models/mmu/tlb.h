@@ -32,6 +32,7 @@ class Tlb final : public TlbModel {
   void invalidate_page_asid(Vpn vpn, Asid asid) override;
   Cycles latency() const override { return latency_; }
   unsigned entries() const override { return entries_; }
+  void visit(const std::function<void(const TlbEntry&)>& fn) const override;
 
   // The way fill() would choose for a new page vpn (of size `level`) right now:
   // the lowest invalid way of its set, else the policy's victim. Does not change

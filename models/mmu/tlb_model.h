@@ -2,6 +2,7 @@
 // RTL TLB adapter, the lockstep pair), so the Mmu does not care which it has.
 #pragma once
 #include <cstdint>
+#include <functional>
 
 #include "common/types.h"
 
@@ -41,6 +42,9 @@ class TlbModel {
   // Hit latency in cycles.
   virtual Cycles latency() const = 0;
   virtual unsigned entries() const = 0;
+  // Every valid entry (the kernel's invariant check; not on the hot path). An
+  // implementation that cannot be read out (the RTL adapter) visits nothing.
+  virtual void visit(const std::function<void(const TlbEntry&)>& fn) const { (void)fn; }
 };
 
 }  // namespace mmusim

@@ -54,7 +54,7 @@ TEST_CASE("cli: semantic trace errors stop the run with exit 2 and the file and 
 
 TEST_CASE("cli: syntax errors of every class give exit 2 with the line number", "[cli][errors]") {
   expect_trace_error("1 mmap 0x1000 4K rw\n1 stor 0x1000 1\n",
-                     "2: unknown operation 'stor' (expected one of: mmap munmap mprotect load store fork exec exit compute)");
+                     "2: unknown operation 'stor' (expected one of: mmap munmap mprotect load store fork thread migrate exec exit compute)");
   expect_trace_error("1 load 0x1000 size=3\n", "1: size must be 1, 2, 4 or 8 (got 3)");
   expect_trace_error("\n\n1 load 0x1ffffffffffffffffff\n", "3: number '0x1ffffffffffffffffff' does not fit in 64 bits");
   expect_trace_error("0 exit\n", "1: pid must be 1 to 2147483647 (got 0)");

@@ -84,7 +84,7 @@ TEST_CASE("fork then one write is exactly one COW copy, done in the handler's si
       CHECK_FALSE(pp.writable());
       CHECK_FALSE(cp.writable());
       CHECK(k.frames().refcount(parent_frame) == 2);
-      CHECK(top.mmu.l1().lookup(0x10, k.process(1)->asid) == nullptr);
+      CHECK(top.mmus[0]->l1().lookup(0x10, k.process(1)->asid) == nullptr);
       checked_fork = true;
     }
     if (rec.line == 5) {
@@ -99,7 +99,7 @@ TEST_CASE("fork then one write is exactly one COW copy, done in the handler's si
       CHECK(top.mem.read64(frame_addr(cp.ppn())) == 10);
       CHECK(top.mem.read64(frame_addr(parent_frame)) == 5);
       // Step 6: the restarted store went through a fresh, writable translation.
-      const TlbEntry* e = top.mmu.l1().lookup(0x10, k.process(2)->asid);
+      const TlbEntry* e = top.mmus[0]->l1().lookup(0x10, k.process(2)->asid);
       REQUIRE(e != nullptr);
       CHECK(e->ppn == cp.ppn());
       CHECK((e->flags & Pte::W) != 0);
@@ -186,17 +186,19 @@ TEST_CASE("each fault's latency breakdown follows the configuration and adds up"
   std::ifstream in(csv.path());
   std::string header, line;
   std::getline(in, header);
-  CHECK(header == "cycle,pid,va,kind,total,trap_entry,walk,handler,alloc,copy,pte_update,tlb_flush,trap_exit");
+  CHECK(header == "cycle,pid,va,kind,total,trap_entry,walk,handler,alloc,copy,pte_update,tlb_flush,trap_exit,cpu,shootdown");
   std::vector<std::vector<std::string>> rows;
   while (std::getline(in, line)) {
     std::vector<std::string> f;
     std::stringstream ss(line);
     std::string x;
     while (std::getline(ss, x, ',')) f.push_back(x);
-    REQUIRE(f.size() == 13);
-    uint64_t sum = 0;
+    REQUIRE(f.size() == 15);
+    uint64_t sum = std::stoull(f[14]);  // shootdown wait (one CPU: 0)
     for (int i = 5; i < 13; ++i) sum += std::stoull(f[i]);
     CHECK(std::stoull(f[4]) == sum);
+    CHECK(f[13] == "0");
+    CHECK(f[14] == "0");
     rows.push_back(f);
   }
   REQUIRE(rows.size() == 3);

@@ -366,11 +366,11 @@ TEST_CASE("Lockstep: a divergence stops the simulation with exit 1, the report a
   const RunResult r = test::simulate(trace, {"tlb.impl=lockstep"}, [&](Top& top, const TraceRecord&) {
     if (swapped) return;
     swapped = true;
-    REQUIRE(top.lockstep != nullptr);
-    auto old = top.lockstep->exchange_dut(nullptr);
+    REQUIRE(top.locksteps.size() == 1);
+    auto old = top.locksteps[0]->exchange_dut(nullptr);
     std::unique_ptr<RtlTlb> rtl(dynamic_cast<RtlTlb*>(old.release()));
     REQUIRE(rtl != nullptr);
-    top.lockstep->exchange_dut(std::make_unique<FaultyTlb>(std::move(rtl), FaultyTlb::Fault::WrongPpn, 30));
+    top.locksteps[0]->exchange_dut(std::make_unique<FaultyTlb>(std::move(rtl), FaultyTlb::Fault::WrongPpn, 30));
   });
   CHECK(r.exit_code == 1);
   CHECK(r.error.find("lockstep divergence at cycle") != std::string::npos);

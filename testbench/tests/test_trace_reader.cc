@@ -293,7 +293,7 @@ TEST_CASE("trace reader layout: comments, blanks, CRLF, tabs", "[trace_reader]")
 TEST_CASE("trace reader syntax errors name file, line and token", "[trace_reader]") {
   CHECK(error_at_line3("1 stor 0x10") ==
         "t.trace:3: unknown operation 'stor' (expected one of: mmap munmap mprotect load store fork "
-        "exec exit compute)");
+        "thread migrate exec exit compute)");
   CHECK(error_at_line3("1") == "t.trace:3: missing operation after pid 1");
   CHECK(error_at_line3("1 load zz") == "t.trace:3: bad number 'zz' for <va>");
   CHECK(error_at_line3("1 load 0x") == "t.trace:3: bad number '0x' for <va>");
@@ -458,7 +458,7 @@ TEST_CASE("trace reader opens files", "[trace_reader]") {
     f.write("1 exit\n1 bogus\n");
     REQUIRE_THROWS_WITH(read_file(f.path),
                         f.path + ":2: unknown operation 'bogus' (expected one of: mmap munmap "
-                                 "mprotect load store fork exec exit compute)");
+                                 "mprotect load store fork thread migrate exec exit compute)");
   }
   SECTION("xz is recognised and refused") {
     TempFile f;

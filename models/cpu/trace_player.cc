@@ -1,0 +1,99 @@
+#include "cpu/trace_player.h"
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "kernel/kernel.h"
+#include "verify/reference_model.h"
+
+namespace mmusim {
+
+TracePlayer::TracePlayer(sc_core::sc_module_name name, const Clock& clock, TraceReader& trace, Kernel& kernel,
+                         std::vector<Cpu*> cpus, ReferenceModel* reference, Cycles quantum)
+    : sc_core::sc_module(name),
+      clock_(clock),
+      trace_(trace),
+      kernel_(kernel),
+      cpus_(std::move(cpus)),
+      ref_(reference),
+      quantum_(quantum) {
+  SC_THREAD(run);
+}
+
+Cycles TracePlayer::now() const {
+  Cycles t = 0;
+  for (const Cpu* c : cpus_) t = std::max(t, c->now());
+  return t;
+}
+
+void TracePlayer::run() {
+  TraceRecord rec;
+  Cycles synced = 0;
+  try {
+    while (trace_.next(rec)) {
+      ++records_;
+      try {
+        dispatch(rec);
+      } catch (const UserError& e) {
+        throw UserError(fmt::format("{}: {}", trace_.where(rec.line), e.what()));
+      }
+      if (after_record) after_record(rec);
+      if (on_progress && (records_ & 0x3fff) == 0) on_progress(records_);
+      // SystemC time follows the CPU that ran, a quantum at a time: nothing
+      // else needs it during the run, so one wait per quantum is enough.
+      const Cycles t = cpus_[last_cpu_]->now();
+      if (t >= synced + quantum_) {
+        sc_core::wait(clock_.to_time(t - synced));
+        synced = t;
+      }
+    }
+  } catch (const UserError& e) {
+    error_ = e.what();
+  }
+  // IPI handler time not yet charged to the CPUs that took the IPIs.
+  for (Cpu* c : cpus_) c->charge(kernel_.take_interrupt_cycles(c->index()));
+  const Cycles end = now();
+  if (end > synced) sc_core::wait(clock_.to_time(end - synced));
+  finished_ = true;  // the thread ends; with nothing left to do, sc_start returns
+}
+
+void TracePlayer::dispatch(const TraceRecord& rec) {
+  Task* t = cached_task_;
+  if (rec.pid != cached_tid_ || kernel_.task_epoch() != cached_epoch_) {
+    switch (kernel_.state(rec.pid)) {
+      case TaskState::Dead:
+        ++skipped_;
+        return;
+      case TaskState::Unseen: {
+        // A task never seen starts a new process, placed by kernel.placement.
+        const unsigned cpu = kernel_.place(std::nullopt, last_cpu_);
+        Cycles cost = 0;
+        t = kernel_.spawn(rec.pid, cpu, cost);
+        cpus_[cpu]->charge(cost);
+        if (!t) {  // no memory for its page table: it never runs
+          ++skipped_;
+          return;
+        }
+        if (ref_) ref_->spawn(t->proc->uid);
+        break;
+      }
+      case TaskState::Alive:
+        t = kernel_.task(rec.pid);
+        break;
+    }
+    cached_tid_ = rec.pid;
+    cached_task_ = t;
+    cached_epoch_ = kernel_.task_epoch();
+  }
+  last_cpu_ = t->cpu;
+  cpus_[t->cpu]->execute(rec, *t);
+}
+
+void TracePlayer::report(StatsJson& out) const {
+  out["sim.cycles"] = now();
+  out["trace.lines"] = trace_.lines_read();
+  out["trace.records"] = records_;
+  out["trace.skipped_lines"] = skipped_;
+}
+
+}  // namespace mmusim

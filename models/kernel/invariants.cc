@@ -1,0 +1,141 @@
+// The kernel's invariants: reference counts, tables, VMAs and PTEs agree,
+// and no TLB holds a translation the page tables no longer allow.
+#include <fmt/format.h>
+
+#include <set>
+#include <stdexcept>
+
+#include "kernel/kernel.h"
+#include "kernel/page_table_visit.h"
+#include "mmu/tlb_maintenance.h"
+
+namespace mmusim {
+
+void Kernel::check_invariants() const {
+  auto fail = [](const std::string& what) { throw std::logic_error("kernel invariant: " + what); };
+  std::unordered_map<Ppn, uint64_t> mapped;  // references found per frame
+  std::unordered_map<Ppn, Pid> tables;
+  std::set<const SharedObject*> objects;
+  std::unordered_map<const SharedObject*, std::vector<uint32_t>> coverers;
+
+  std::function<void(Pid, Ppn, unsigned)> walk_tables = [&](Pid pid, Ppn table, unsigned level) {
+    if (!tables.emplace(table, pid).second) fail(fmt::format("table frame {:#x} used twice", table));
+    if (frames_.use(table) != FrameUse::PageTable || frames_.refcount(table) != 1)
+      fail(fmt::format("frame {:#x} of pid {} is not a page table with one reference", table, pid));
+    unsigned valid = 0;
+    for (unsigned i = 0; i < kPtesPerTable; ++i) {
+      const Pte pte{mem_.read64(frame_addr(table) + i * kPteBytes)};
+      if (!pte.valid()) continue;
+      ++valid;
+      if (level > 0) walk_tables(pid, pte.ppn(), level - 1);
+    }
+    if (valid != frames_.table_entries(table))
+      fail(fmt::format("table {:#x} of pid {} has {} valid entries, counted {}", table, pid, valid,
+                       frames_.table_entries(table)));
+  };
+
+  for (const auto& [uid, proc] : procs_) {
+    const Process& p = *proc;
+    const Pid pid = p.pid;
+    walk_tables(pid, p.mm.root, levels_ - 1);
+    // Every leaf lies in a VMA and agrees with it.
+    uint64_t leaves_in_vmas = 0;
+    for (const auto& [start, v] : p.mm.vmas) {
+      if (v.shared) {
+        auto& cov = coverers[v.shared.get()];
+        cov.resize(v.shared->mappers.size());
+        for (VAddr a = v.start; a < v.end; a += kPageSize) ++cov[v.page_in_object(a)];
+        objects.insert(v.shared.get());
+      }
+      for_each_leaf(p.mm, vpn_of(v.start), vpn_of(v.end), [&](PAddr, Pte pte, Vpn vpn) {
+        ++leaves_in_vmas;
+        const Ppn f = pte.ppn();
+        if (f == zero_frame_) {
+          if (pte.writable()) fail(fmt::format("pid {} maps the zero frame writable at {:#x}", pid, vpn << kPageShift));
+          return true;
+        }
+        if (frames_.use(f) != FrameUse::Data)
+          fail(fmt::format("pid {} maps frame {:#x} at {:#x}, which is not a data frame", pid, f, vpn << kPageShift));
+        ++mapped[f];
+        if (pte.writable() && !v.perms.w) fail(fmt::format("pid {}: writable PTE in a read-only VMA", pid));
+        if (v.shared) {
+          if (v.shared->frames[v.page_in_object(vpn << kPageShift)] != f)
+            fail(fmt::format("pid {}: shared page at {:#x} does not map its object's frame", pid, vpn << kPageShift));
+        } else if (pte.writable() && frames_.refcount(f) != 1) {
+          fail(fmt::format("pid {}: writable private page at {:#x} maps frame {:#x} with {} references", pid,
+                           vpn << kPageShift, f, frames_.refcount(f)));
+        }
+        return true;
+      });
+    }
+    uint64_t all_leaves = 0;
+    for_each_leaf(p.mm, 0, user_va_limit(mode_) >> kPageShift, [&](PAddr, Pte, Vpn) {
+      ++all_leaves;
+      return true;
+    });
+    if (all_leaves != leaves_in_vmas) fail(fmt::format("pid {} has PTEs outside its VMAs", pid));
+  }
+  for (const SharedObject* obj : objects) {
+    const auto& cov = coverers[obj];
+    for (size_t i = 0; i < obj->frames.size(); ++i) {
+      if (obj->mappers[i] != cov[i]) fail("shared object mapper count differs from the VMAs covering it");
+      if (obj->frames[i] != SharedObject::kNoFrame) {
+        if (cov[i] == 0) fail("shared object holds a frame no VMA covers");
+        ++mapped[obj->frames[i]];
+      }
+    }
+  }
+  uint64_t data = 0;
+  for (Ppn f = 0; f < frames_.high_water(); ++f) {
+    switch (frames_.use(f)) {
+      case FrameUse::Free:
+        if (mapped.count(f) || tables.count(f)) fail(fmt::format("free frame {:#x} is mapped", f));
+        break;
+      case FrameUse::Data: {
+        ++data;
+        auto it = mapped.find(f);
+        const uint64_t refs = it == mapped.end() ? 0 : it->second;
+        if (refs != frames_.refcount(f))
+          fail(fmt::format("frame {:#x} has reference count {} but {} mappings", f, frames_.refcount(f), refs));
+        break;
+      }
+      case FrameUse::PageTable:
+        if (!tables.count(f)) fail(fmt::format("page-table frame {:#x} belongs to no process", f));
+        break;
+      case FrameUse::Reserved:
+        break;
+    }
+  }
+  if (frames_.stats().in_use != data + tables.size())
+    fail(fmt::format("{} frames counted in use, {} found", frames_.stats().in_use, data + tables.size()));
+
+  // No CPU's TLB holds a translation that p's page tables no longer allow:
+  // same frame, no permission the PTE lacks. A CPU with a deferred flush of p
+  // is exempt: it drops p's entries before it runs p again.
+  for (unsigned k = 0; k < cpu_count(); ++k) {
+    const CpuContext& cc = cpus_[k];
+    std::unordered_map<Asid, const Process*> by_asid;
+    if (asid_bits_ == 0) {
+      if (cc.loaded) by_asid[0] = cc.loaded;
+    } else {
+      for (const auto& [uid, proc] : procs_)
+        if (proc->asid_generation == asid_generation_) by_asid[proc->asid] = proc.get();
+    }
+    cc.tlb->visit_entries([&](const TlbEntry& e) {
+      auto it = by_asid.find(e.asid);
+      if (it == by_asid.end()) return;  // a dead address space's id: not reused before a rollover
+      const Process& p = *it->second;
+      if (p.deferred.test(k)) return;
+      const Pte pte = pte_of(p, e.vpn << kPageShift);
+      const uint64_t perms = Pte::R | Pte::W | Pte::X | Pte::U;
+      if (!pte.valid() || pte.ppn() != e.translate(e.vpn) || (e.flags & perms & ~pte.flags()) != 0)
+        fail(fmt::format("CPU {} caches a stale translation of pid {} at {:#x}: frame {:#x} flags {:#x}, "
+                         "the page tables say {}",
+                         k, p.pid, e.vpn << kPageShift, e.translate(e.vpn), e.flags,
+                         pte.valid() ? fmt::format("frame {:#x} flags {:#x}", pte.ppn(), pte.flags())
+                                     : std::string("not mapped")));
+    });
+  }
+}
+
+}  // namespace mmusim

@@ -1,0 +1,34 @@
+// The kernel's walk over a range of leaf PTEs (a template, so it lives in a
+// header included by the kernel's sources that need it).
+#pragma once
+#include "kernel/kernel.h"
+#include "memory/phys_mem.h"
+
+namespace mmusim {
+
+template <class Fn>
+bool Kernel::visit_table(Ppn table, unsigned level, Vpn base, Vpn lo, Vpn hi, Fn& fn) const {
+  const unsigned shift = level * kVpnBitsPerLevel;
+  const uint64_t first = lo > base ? (lo - base) >> shift : 0;
+  const uint64_t last = std::min<uint64_t>(kPtesPerTable - 1, (hi - 1 - base) >> shift);
+  for (uint64_t i = first; i <= last; ++i) {
+    const PAddr slot = frame_addr(table) + i * kPteBytes;
+    const Pte pte{mem_.read64(slot)};
+    if (!pte.valid()) continue;
+    const Vpn vbase = base + (i << shift);
+    if (level == 0) {
+      if (!fn(slot, pte, vbase)) return false;
+    } else if (!visit_table(pte.ppn(), level - 1, vbase, lo, hi, fn)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+template <class Fn>
+bool Kernel::for_each_leaf(const AddressSpace& mm, Vpn lo, Vpn hi, Fn&& fn) const {
+  if (lo >= hi) return true;
+  return visit_table(mm.root, levels_ - 1, 0, lo, hi, fn);
+}
+
+}  // namespace mmusim
