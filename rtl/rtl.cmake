@@ -1,13 +1,14 @@
-# The RTL TLB: the lockstep checker and the adapter (always compiled; without
-# Verilator the adapter only says that the build has no RTL), and with
-# MMUSIM_RTL=ON one verilated C++ model (no SystemC) per variant in
-# MMUSIM_RTL_TLB_VARIANTS, linked into mmusim_models.
+# The RTL TLB: the library mmusim_rtl, with the lockstep checker and the
+# adapter (always compiled; without Verilator the adapter only says that the
+# build has no RTL), and with MMUSIM_RTL=ON one verilated C++ model (no
+# SystemC) per variant in MMUSIM_RTL_TLB_VARIANTS. It depends on the models
+# (the TlbModel interface, the C++ TLB, the configuration), never the reverse.
 #
 # Included from the top-level CMakeLists.txt after mmusim_models is defined.
 
-target_sources(mmusim_models PRIVATE ${CMAKE_CURRENT_LIST_DIR}/rtl_tlb.cc
-                                     ${CMAKE_CURRENT_LIST_DIR}/lockstep_tlb.cc)
-target_include_directories(mmusim_models PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+add_library(mmusim_rtl STATIC ${CMAKE_CURRENT_LIST_DIR}/rtl_tlb.cc ${CMAKE_CURRENT_LIST_DIR}/lockstep_tlb.cc)
+target_include_directories(mmusim_rtl PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(mmusim_rtl PUBLIC mmusim_models)
 
 if(NOT MMUSIM_RTL)
   return()
@@ -49,7 +50,7 @@ foreach(_variant ${MMUSIM_RTL_TLB_VARIANTS})
     set(_penum Fifo)
   endif()
   set(_prefix Vtlb_${_entries}x${_ways}_${_policy})
-  verilate(mmusim_models
+  verilate(mmusim_rtl
     SOURCES ${_rtl_sources}
     TOP_MODULE tlb
     PREFIX ${_prefix}
@@ -62,7 +63,7 @@ foreach(_variant ${MMUSIM_RTL_TLB_VARIANTS})
 endforeach()
 
 # Verilator's own headers and run-time sources are not ours to warn about (-Wextra).
-target_include_directories(mmusim_models SYSTEM PUBLIC ${VERILATOR_ROOT}/include ${VERILATOR_ROOT}/include/vltstd)
+target_include_directories(mmusim_rtl SYSTEM PUBLIC ${VERILATOR_ROOT}/include ${VERILATOR_ROOT}/include/vltstd)
 foreach(_src verilated.cpp verilated_dpi.cpp verilated_threads.cpp verilated_vcd_c.cpp)
   set_property(SOURCE ${VERILATOR_ROOT}/include/${_src} APPEND PROPERTY COMPILE_OPTIONS -w)
 endforeach()
@@ -71,7 +72,7 @@ endforeach()
 # (verilated_trace_imp.h, generated *__Trace*.cpp), which UBSan's alignment
 # check rejects; that is Verilator's business, not checked here.
 if(MMUSIM_SANITIZE)
-  get_target_property(_all_sources mmusim_models SOURCES)
+  get_target_property(_all_sources mmusim_rtl SOURCES)
   foreach(_src ${_all_sources})
     if(_src MATCHES "__Trace.*\\.cpp$" OR _src MATCHES "verilated_vcd_c\\.cpp$")
       set_property(SOURCE ${_src} APPEND PROPERTY COMPILE_OPTIONS -fno-sanitize=alignment)
@@ -83,5 +84,5 @@ set(MMUSIM_RTL_VARIANT_INCLUDES "${_rtl_includes}")
 set(MMUSIM_RTL_VARIANT_TABLE "${_rtl_table}")
 configure_file(${CMAKE_CURRENT_LIST_DIR}/rtl_tlb_variants.h.in
                ${CMAKE_BINARY_DIR}/generated/rtl_tlb_variants.h @ONLY)
-target_include_directories(mmusim_models PRIVATE ${CMAKE_BINARY_DIR}/generated)
-target_compile_definitions(mmusim_models PUBLIC MMUSIM_HAVE_RTL)
+target_include_directories(mmusim_rtl PRIVATE ${CMAKE_BINARY_DIR}/generated)
+target_compile_definitions(mmusim_rtl PUBLIC MMUSIM_HAVE_RTL)
