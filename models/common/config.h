@@ -24,7 +24,7 @@ struct ParamDecl {
   double dmin = 0, dmax = 0;         // Double: inclusive range
 };
 
-// All declared keys, in a stable, documented order.
+// All declared keys, in a stable, documented order (config_schema.cc).
 const std::vector<ParamDecl>& config_schema();
 
 class Config {
@@ -60,6 +60,16 @@ class Config {
   const ParamDecl& decl(const std::string& key) const;
   std::map<std::string, Value> values_;
 };
+
+// Binary size units: the suffixes K, M, G and T of sizes.
+inline constexpr uint64_t kKiB = uint64_t{1} << 10;
+inline constexpr uint64_t kMiB = uint64_t{1} << 20;
+inline constexpr uint64_t kGiB = uint64_t{1} << 30;
+inline constexpr uint64_t kTiB = uint64_t{1} << 40;
+
+// TOML integers are signed 64-bit: no UInt key's range goes beyond this, so that
+// the effective configuration can always be written back as TOML.
+inline constexpr uint64_t kTomlIntMax = static_cast<uint64_t>(INT64_MAX);
 
 // Parses "64M", "4K", "0x1000", "4096" into bytes (binary suffixes K, M, G, T).
 // Returns false if malformed or overflowing.

@@ -1,4 +1,5 @@
-// Streaming reader of trace v1 (plain, gzip or zstd by magic bytes; "-" is stdin).
+// Streaming reader of trace v1: the line parser over the input layer
+// (trace_input.h: plain, gzip or zstd by magic bytes; "-" is stdin).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -6,21 +7,10 @@
 #include <string>
 #include <string_view>
 
+#include "cpu/trace_input.h"
 #include "cpu/trace_record.h"
 
 namespace mmusim {
-
-// A source of decompressed bytes.
-class ByteSource {
- public:
-  virtual ~ByteSource() = default;
-  // Reads up to n bytes into buf; returns 0 at end of input. Throws UserError on I/O or
-  // decompression errors.
-  virtual size_t read(char* buf, size_t n) = 0;
-  // Bytes of the underlying input (the compressed file for gzip/zstd) that have been
-  // consumed so far, for progress against TraceReader::input_size(). 0 if unknown.
-  virtual uint64_t raw_consumed() const { return 0; }
-};
 
 class TraceReader {
  public:
@@ -54,7 +44,7 @@ class TraceReader {
   static constexpr size_t kMaxLine = 64 * 1024;
 
  private:
-  TraceReader() = default;
+  explicit TraceReader(TraceInput in);
   static constexpr size_t kBufSize = 1024 * 1024;  // line buffer, fixed (>= 2 * kMaxLine),
                                                    // + 1 byte for a sentinel
 

@@ -1,0 +1,178 @@
+// The table of configuration keys: each key's name, type, default, unit,
+// description and allowed values (range or choices). Config (config.cc) loads,
+// checks, suggests and prints from it; spec/interface.md documents the keys.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/config.h"
+
+namespace mmusim {
+
+namespace {
+
+constexpr uint64_t kMaxCycles = 1'000'000'000;  // kernel.* costs
+
+ParamDecl uint_param(std::string name, uint64_t def, uint64_t min, uint64_t max, std::string unit,
+                     std::string description) {
+  ParamDecl d;
+  d.name = std::move(name);
+  d.type = ParamType::UInt;
+  d.default_value = std::to_string(def);
+  d.unit = std::move(unit);
+  d.description = std::move(description);
+  d.min = min;
+  d.max = max;
+  return d;
+}
+
+ParamDecl size_param(std::string name, std::string def, uint64_t min, uint64_t max,
+                     std::string description) {
+  ParamDecl d;
+  d.name = std::move(name);
+  d.type = ParamType::Size;
+  d.default_value = std::move(def);
+  d.unit = "bytes";
+  d.description = std::move(description);
+  d.min = min;
+  d.max = max;
+  return d;
+}
+
+ParamDecl bool_param(std::string name, bool def, std::string description) {
+  ParamDecl d;
+  d.name = std::move(name);
+  d.type = ParamType::Bool;
+  d.default_value = def ? "true" : "false";
+  d.description = std::move(description);
+  d.min = 0;
+  d.max = 1;
+  return d;
+}
+
+ParamDecl enum_param(std::string name, std::string def, std::vector<std::string> choices,
+                     std::string description) {
+  ParamDecl d;
+  d.name = std::move(name);
+  d.type = ParamType::Enum;
+  d.default_value = std::move(def);
+  d.description = std::move(description);
+  d.choices = std::move(choices);
+  return d;
+}
+
+std::vector<ParamDecl> build_schema() {
+  const std::vector<std::string> policies = {"lru", "plru", "fifo", "random"};
+  std::vector<ParamDecl> s;
+  s.push_back(uint_param("cpu.freq_mhz", 3600, 1, 100'000, "MHz",
+                         "core clock frequency; one cycle = 1/freq"));
+  s.push_back(uint_param("cpu.count", 1, 1, 256, "CPUs",
+                         "number of CPUs, each with its own L1/L2 TLB and page-walk cache"));
+  s.push_back(uint_param("cpu.quantum", 100'000, 1, 1'000'000'000'000, "cycles",
+                         "global quantum of the tlm_quantumkeeper: how far a model may run "
+                         "ahead of the others before it synchronises"));
+  s.push_back(enum_param("tlb.impl", "model", {"model", "rtl", "lockstep"},
+                         "TLB implementation: model (the C++ TLB), rtl (the verilated RTL TLB) "
+                         "or lockstep (both, with every lookup compared)"));
+  s.push_back(uint_param("tlb.seed", 1, 0, kTomlIntMax, "",
+                         "seed of the random replacement policy"));
+  s.push_back(uint_param("tlb.l1.entries", 64, 1, 65'536, "entries",
+                         "size of the first-level data TLB"));
+  s.push_back(uint_param("tlb.l1.ways", 4, 1, 65'536, "ways",
+                         "associativity of the first-level TLB (ways = entries means fully "
+                         "associative)"));
+  s.push_back(uint_param("tlb.l1.latency", 1, 0, 1'000'000, "cycles",
+                         "hit latency of the first-level TLB"));
+  s.push_back(enum_param("tlb.l1.policy", "lru", policies,
+                         "replacement policy of the first-level TLB: lru, plru (tree pseudo-LRU), "
+                         "fifo or random"));
+  s.push_back(uint_param("tlb.l2.entries", 1536, 0, 1'048'576, "entries",
+                         "size of the second-level TLB (0 = no L2)"));
+  s.push_back(uint_param("tlb.l2.ways", 12, 1, 65'536, "ways",
+                         "associativity of the second-level TLB (ways = entries means fully "
+                         "associative)"));
+  s.push_back(uint_param("tlb.l2.latency", 7, 0, 1'000'000, "cycles",
+                         "hit latency of the second-level TLB"));
+  s.push_back(enum_param("tlb.l2.policy", "lru", policies,
+                         "replacement policy of the second-level TLB: lru, plru (tree "
+                         "pseudo-LRU), fifo or random"));
+  s.push_back(enum_param("mmu.mode", "sv39", {"sv39", "sv48"}, "page-table format: sv39 or sv48"));
+  s.push_back(uint_param("mmu.asid_bits", 16, 0, 16, "bits",
+                         "width of the address-space id (0 = no ASIDs: the TLB is flushed on "
+                         "every context switch)"));
+  s.push_back(uint_param("mmu.pwc_entries", 16, 0, 4096, "entries",
+                         "page-walk cache entries for non-leaf PTEs (0 = none)"));
+  s.push_back(size_param("mem.size", "4G", kMiB, kTiB,
+                         "physical memory, with suffix K, M, G or T (a multiple of 4K)"));
+  s.push_back(uint_param("mem.latency", 100, 0, 1'000'000, "cycles",
+                         "one memory access by the page walker, the kernel or the CPU"));
+  s.push_back(uint_param("mem.copy_bytes_per_cycle", 3, 1, 65'536, "bytes/cycle",
+                         "bandwidth of a page copy or page zeroing"));
+  s.push_back(enum_param("kernel.fork_policy", "cow", {"cow", "eager"},
+                         "fork: cow (share pages copy-on-write) or eager (copy every page at "
+                         "fork)"));
+  s.push_back(bool_param("kernel.zero_page", true,
+                         "true: a first-touch load maps the shared zero frame; false: it "
+                         "allocates a zeroed frame"));
+  s.push_back(uint_param("kernel.trap_entry", 300, 0, kMaxCycles, "cycles",
+                         "cycles to enter the fault handler"));
+  s.push_back(uint_param("kernel.trap_exit", 300, 0, kMaxCycles, "cycles",
+                         "cycles to leave the fault handler"));
+  s.push_back(uint_param("kernel.fault_base", 2000, 0, kMaxCycles, "cycles",
+                         "cycles of fault-handler work besides the itemised steps (VMA lookup, "
+                         "checks)"));
+  s.push_back(uint_param("kernel.frame_alloc", 2500, 0, kMaxCycles, "cycles",
+                         "cycles to allocate one frame"));
+  s.push_back(uint_param("kernel.frame_free", 100, 0, kMaxCycles, "cycles",
+                         "cycles to return one frame to the allocator"));
+  s.push_back(uint_param("kernel.pte_update", 50, 0, kMaxCycles, "cycles",
+                         "cycles to write one PTE, besides its memory access"));
+  s.push_back(uint_param("kernel.tlb_flush", 100, 0, kMaxCycles, "cycles",
+                         "cycles for one TLB invalidation (sfence.vma of one page)"));
+  s.push_back(uint_param("kernel.fork_base", 223'000, 0, kMaxCycles, "cycles",
+                         "fork cost: fixed part"));
+  s.push_back(uint_param("kernel.fork_per_pte", 240, 0, kMaxCycles, "cycles",
+                         "fork cost: per copied PTE"));
+  s.push_back(uint_param("kernel.context_switch", 5000, 0, kMaxCycles, "cycles",
+                         "cycles for a context switch"));
+  s.push_back(uint_param("kernel.syscall", 650, 0, kMaxCycles, "cycles",
+                         "entry and exit of a system call (mmap, munmap, mprotect, fork, exec, "
+                         "exit)"));
+  s.push_back(enum_param("kernel.placement", "round_robin", {"round_robin", "same"},
+                         "CPU of a task created without cpu=K: round_robin (the next CPU after the "
+                         "last one placed) or same (its creator's CPU)"));
+  s.push_back(enum_param("kernel.shootdown", "running", {"running", "all"},
+                         "which remote CPUs a TLB shootdown interrupts: running (CPUs running the "
+                         "address space now; the others flush at their next switch to it, Linux x86 "
+                         "with PCID) or all (every CPU that may cache it)"));
+  // Defaults (3.6 GHz): a one-target shootdown waits 600 + 4000 + 5700 cycles,
+  // about 2.9 us (LATR, ASPLOS 2018: the IPI alone 2.7 us at 16 cores / 2
+  // sockets); 15 targets about 5.4 us (LATR: about 6 us for one page).
+  s.push_back(uint_param("kernel.ipi_send", 600, 0, kMaxCycles, "cycles",
+                         "cycles for the initiator to send one IPI"));
+  s.push_back(uint_param("kernel.ipi_latency", 4000, 0, kMaxCycles, "cycles",
+                         "cycles for an IPI to reach its target"));
+  s.push_back(uint_param("kernel.ipi_handler", 5700, 0, kMaxCycles, "cycles",
+                         "cycles of the interrupted CPU's handler (entry, flush, acknowledge, exit); "
+                         "the initiator waits for every acknowledgement"));
+  s.push_back(uint_param("kernel.flush_ceiling", 33, 0, kMaxCycles, "pages",
+                         "a range flush of more pages than this becomes one full flush of the "
+                         "address space (Linux x86 tlb_single_page_flush_ceiling)"));
+  s.push_back(enum_param("kernel.reuse_flush", "local", {"local", "all"},
+                         "TLB flush when a COW reuse makes a page writable in place: local (the "
+                         "faulting CPU only; others may take a spurious fault, as x86) or all "
+                         "(a shootdown)"));
+  s.push_back(bool_param("verify.reference", true, "check every load against the reference model"));
+  s.push_back(uint_param("verify.max_reports", 10, 0, 1'000'000, "",
+                         "mismatches reported in detail"));
+  return s;
+}
+
+}  // namespace
+
+const std::vector<ParamDecl>& config_schema() {
+  static const std::vector<ParamDecl> schema = build_schema();
+  return schema;
+}
+
+}  // namespace mmusim
