@@ -98,6 +98,10 @@ class RtlTlbImpl final : public RtlTlb {
   }
 
   ~RtlTlbImpl() override {
+    // Verilator erases a model's scopes through the thread's current context,
+    // which is whichever model ran last: with one model per CPU that may be a
+    // context already destroyed (a hang in its mutex). Make it this one's.
+    Verilated::threadContextp(ctx_.get());
     finish_vcd(false);
     m_->final();
   }
