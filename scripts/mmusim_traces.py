@@ -187,6 +187,45 @@ def hits(accesses, working_set=64 << 10, store_every=8, expect_every=16, pid=1, 
                     f"hits: {accesses} accesses over {format_size(working_set)}")
 
 
+def threaded_hits(accesses, threads, working_set=64 << 10):
+    """hits() played by `threads` threads of one process, thread k on CPU k
+    (a trace for cpu.count = threads): task 1 maps and warms up the working
+    set, creates tasks 2..threads, then the lines of the repeated block go to
+    the threads in turn. Same accesses and faults as hits()."""
+    if threads < 1:
+        raise ValueError("threads must be >= 1")
+    one = hits(accesses, working_set)
+
+    def retag(line, k):
+        return f"{1 + k % threads}{line[line.index(' '):]}"
+
+    # The plain text of hits(), rewritten: the warm-up stays with task 1, the
+    # rest rotates over the threads (held in memory: a benchmark-sized trace).
+    def rotated():
+        text = b"".join(one.chunks()).decode()
+        lines = text.splitlines(keepends=True)
+        warm = (working_set // WORD)
+        out, n = [], 0
+        for line in lines:
+            if line.startswith("#") or " mmap " in line:
+                out.append(line)
+                continue
+            if line.startswith("1 exit"):
+                out.extend(f"{t} exit\n" for t in range(2, threads + 1))
+                out.append(line)
+                continue
+            if n == warm:
+                out.extend(f"1 thread {t} cpu={t - 1}\n" for t in range(2, threads + 1))
+            out.append(line if n < warm else retag(line, n - warm))
+            n += 1
+        if n <= warm:  # no block: create the threads anyway
+            out[-1:-1] = [f"1 thread {t} cpu={t - 1}\n" for t in range(2, threads + 1)]
+        yield "".join(out).encode()
+
+    return Workload(f"threads{threads}", rotated, accesses, one.faults,
+                    f"hits by {threads} threads on {threads} CPUs: {accesses} accesses over {format_size(working_set)}")
+
+
 def _gcd(a, b):
     while b:
         a, b = b, a % b
