@@ -100,6 +100,7 @@ class Generator {
     shuffle(left);
     for (uint32_t p : left) {
       note_exit_before_child(p);
+      exit_threads(p);
       emit(p, {"exit"});
       ++exits_;
       kill(p);
@@ -163,7 +164,36 @@ class Generator {
 
   void line_comment(const std::string& s) { out_.text += "# " + s + "\n"; }
 
+  // A line of process pid; with several CPUs one of its threads may run it.
   void emit(uint32_t pid, std::vector<std::string> fields) {
+    if (opts_.cpus > 1 && state(pid) == State::Alive &&
+        (fields[0] == "load" || fields[0] == "store" || fields[0] == "compute")) {
+      std::vector<uint32_t>& mine = threads_[pid];
+      if (mine.size() < 3 && chance(0.05)) {
+        const uint32_t tid = next_tid_++;
+        std::vector<std::string> t{"thread", std::to_string(tid)};
+        if (chance(0.5)) t.push_back("cpu=" + std::to_string(below(opts_.cpus)));
+        emit_line(pid, t);
+        mine.push_back(tid);
+      }
+      if (!mine.empty() && chance(0.03)) emit_line(pick(mine), {"migrate", std::to_string(below(opts_.cpus))});
+      if (!mine.empty() && chance(0.5)) return emit_line(pick(mine), std::move(fields));
+    }
+    emit_line(pid, std::move(fields));
+  }
+
+  // Threads of pid exit (before its main task does).
+  void exit_threads(uint32_t pid) {
+    auto it = threads_.find(pid);
+    if (it == threads_.end()) return;
+    for (uint32_t tid : it->second) {
+      emit_line(tid, {"exit"});
+      ++exits_;
+    }
+    threads_.erase(it);
+  }
+
+  void emit_line(uint32_t pid, std::vector<std::string> fields) {
     if (chance(0.01)) out_.text += chance(0.5) ? "\n" : "# a comment line\n";
     const char* sep = chance(0.04) ? "\t" : chance(0.03) ? "  " : " ";
     std::string line = std::to_string(pid);
@@ -185,6 +215,7 @@ class Generator {
   }
 
   void kill(uint32_t pid) {
+    threads_.erase(pid);  // exec, a segfault or the exit end them with the process
     procs_.erase(pid);
     alive_.erase(pid);
     state_[pid] = State::Dead;
@@ -328,6 +359,7 @@ class Generator {
         break;
       case kExit:
         note_exit_before_child(pid);
+        exit_threads(pid);
         emit(pid, {"exit"});
         ++exits_;
         ++out_.kinds["exit"];
@@ -335,6 +367,7 @@ class Generator {
         break;
       case kExec:
         emit(pid, {"exec"});
+        threads_.erase(pid);  // exec ends them
         ++execs_;
         ++out_.kinds["exec"];
         p.pages.clear();
@@ -590,6 +623,8 @@ class Generator {
 
   const RandomTraceOptions opts_;
   std::mt19937_64 rng_;
+  std::map<uint32_t, std::vector<uint32_t>> threads_;  // live threads per process
+  uint32_t next_tid_ = 1'000'000'000;                   // thread ids: far from every pid
   std::vector<Region> regions_;
   std::vector<uint32_t> pool_;  // pids that forks create
   std::map<uint32_t, Proc> procs_;

@@ -42,6 +42,12 @@ struct RandomTraceOptions {
   // addresses that mmaps share (small, so that mappings and accesses collide).
   unsigned max_alive = 5;
   unsigned window_pages = 64;
+  // With more than one CPU (trace format 1.1): processes grow threads (on
+  // random CPUs, cpu=K or the placement rule) that take over some of their
+  // loads, stores and computes, and threads migrate. A thread exits before its
+  // process's main task does; exec and a segfault end it with the process.
+  // One CPU: the version-1 trace, unchanged for a seed. Not with memory_pressure.
+  unsigned cpus = 1;
 };
 
 struct RandomTrace {

@@ -123,6 +123,7 @@ struct Variant {
   bool memory_pressure = false;   // OOM kills and failed forks expected
   unsigned window_pages = 64;     // RandomTraceOptions
   unsigned max_alive = 5;
+  unsigned cpus = 1;              // RandomTraceOptions: threads and migrations when > 1
 };
 
 struct SeedResult {
@@ -182,6 +183,7 @@ SeedResult run_seed(uint64_t seed, const Variant& v, bool check_invariants, size
   o.memory_pressure = v.memory_pressure;
   o.window_pages = v.window_pages;
   o.max_alive = v.max_alive;
+  o.cpus = v.cpus;
   const RandomTrace t = generate_random_trace(o);
   const std::string base = temp_base(v.name, seed, ops);
   const std::string trace_path = base + ".trace";
@@ -367,6 +369,41 @@ TEST_CASE("random traces: eager and cow agree on seeds 21-25", "[random]") { swe
 TEST_CASE("random traces: eager and cow agree on seeds 26-30", "[random]") { sweep(26); }
 TEST_CASE("random traces: eager and cow agree on seeds 31-35", "[random]") { sweep(31); }
 TEST_CASE("random traces: eager and cow agree on seeds 36-40", "[random]") { sweep(36); }
+
+// Several CPUs (trace format 1.1): threads on random CPUs, migrations, under
+// both shootdown policies and both reuse flushes; every load checked against
+// the reference model, and the invariants (no CPU caching a translation the
+// page tables no longer allow) after every line of the first seed.
+Totals run_multicore(const char* name, std::vector<std::string> sets, uint64_t first) {
+  Variant v{name, std::move(sets)};
+  v.cpus = 4;
+  v.sets.push_back("cpu.count=4");
+  const Totals t = run_seeds(v, first, 4);
+  CHECK(t["kernel.threads_created"] > 0);
+  CHECK(t["kernel.migrations"] > 0);
+  CHECK(t["shootdown.count"] > 0);
+  return t;
+}
+
+TEST_CASE("random traces: 4 CPUs with threads, shootdown to running CPUs", "[random][shootdown]") {
+  const Totals t = run_multicore("cpu4-running", {"kernel.shootdown=running"}, 301);
+  CHECK(t["shootdown.deferred"] > 0);
+  CHECK(t["faults.spurious"] > 0);  // reuse_flush = local leaves stale read-only entries
+}
+
+TEST_CASE("random traces: 4 CPUs with threads, shootdown to all, reuse flushed everywhere", "[random][shootdown]") {
+  const Totals t = run_multicore("cpu4-all", {"kernel.shootdown=all", "kernel.reuse_flush=all"}, 401);
+  CHECK(t["shootdown.deferred"] == 0);
+}
+
+TEST_CASE("random traces: 4 CPUs with threads, no ASIDs and tiny TLBs", "[random][shootdown]") {
+  run_multicore("cpu4-asid0", {"mmu.asid_bits=0", "tlb.l1.entries=4", "tlb.l1.ways=4", "tlb.l2.entries=0"}, 501);
+}
+
+TEST_CASE("random traces: 4 CPUs with threads, 2-bit ASIDs roll over", "[random][shootdown]") {
+  const Totals t = run_multicore("cpu4-asid2", {"mmu.asid_bits=2"}, 601);
+  CHECK(t["kernel.asid_rollovers"] > 0);
+}
 
 TEST_CASE("random traces: no ASIDs (mmu.asid_bits=0)", "[random]") {
   run_seeds({"asid0", {"mmu.asid_bits=0"}}, 101, 4);
