@@ -32,8 +32,12 @@ Cpu::Cpu(sc_core::sc_module_name name, unsigned index, const Config& cfg, const 
 Cpu::~Cpu() { trans_.clear_extension(&ext_); }
 
 void Cpu::execute(const TraceRecord& rec, Task& t) {
-  clock_ += kernel_.take_interrupt_cycles(index_);
-  if (kernel_.cpu(index_).current != &t) kernel_.switch_to(t, clock_);
+  if (Cycles owed = kernel_.take_interrupt_cycles(index_)) advance(owed);
+  if (kernel_.cpu(index_).current != &t) {
+    Cycles cost = 0;
+    kernel_.switch_to(t, cost);
+    advance(cost);
+  }
   Process& p = *t.proc;
   // The address space may have a new ASID after a switch or a rollover.
   ext_.pid = t.tid;
@@ -48,42 +52,42 @@ void Cpu::execute(const TraceRecord& rec, Task& t) {
       break;
     case TraceOp::Compute:
       stats_.compute_cycles += rec.cycles;
-      clock_ += rec.cycles;
+      advance(rec.cycles);
       break;
     case TraceOp::Mmap:
-      clock_ += kernel_.mmap(t, rec.va, rec.len, rec.perms, rec.shared);
+      advance(kernel_.mmap(t, rec.va, rec.len, rec.perms, rec.shared));
       if (ref_) ref_->mmap(ref_pid, rec.va, rec.len, rec.perms, rec.shared);
       break;
     case TraceOp::Munmap:
-      clock_ += kernel_.munmap(t, rec.va, rec.len);
+      advance(kernel_.munmap(t, rec.va, rec.len));
       if (ref_) ref_->munmap(ref_pid, rec.va, rec.len);
       break;
     case TraceOp::Mprotect:
-      clock_ += kernel_.mprotect(t, rec.va, rec.len, rec.perms);
+      advance(kernel_.mprotect(t, rec.va, rec.len, rec.perms));
       if (ref_) ref_->mprotect(ref_pid, rec.va, rec.len, rec.perms);
       break;
     case TraceOp::Fork: {
       const unsigned cpu = kernel_.place(rec.cpu >= 0 ? std::optional<unsigned>(rec.cpu) : std::nullopt, index_);
       const auto r = kernel_.fork(t, rec.child, cpu);
-      clock_ += r.cycles;
+      advance(r.cycles);
       if (ref_ && r.ok) ref_->fork(ref_pid, kernel_.task(rec.child)->proc->uid);
       break;
     }
     case TraceOp::Thread: {
       const unsigned cpu = kernel_.place(rec.cpu >= 0 ? std::optional<unsigned>(rec.cpu) : std::nullopt, index_);
-      clock_ += kernel_.thread(t, rec.child, cpu);
+      advance(kernel_.thread(t, rec.child, cpu));
       break;
     }
     case TraceOp::Migrate:
-      clock_ += kernel_.migrate(t, unsigned(rec.cpu));
+      advance(kernel_.migrate(t, unsigned(rec.cpu)));
       break;
     case TraceOp::Exec:
-      clock_ += kernel_.exec(t);
+      advance(kernel_.exec(t));
       if (ref_) ref_->exec(ref_pid);
       break;
     case TraceOp::Exit: {
       const bool last = p.tasks.size() == 1;
-      clock_ += kernel_.exit(t);  // t (and with its last task, p) is gone
+      advance(kernel_.exit(t));  // t (and with its last task, p) is gone
       if (ref_ && last) ref_->remove(ref_pid);
       break;
     }
@@ -158,16 +162,14 @@ FaultOutcome Cpu::access_page(Task& t, VAddr va, unsigned len, uint8_t* data, Ac
   for (unsigned attempt = 0;; ++attempt) {
     trans_.set_address(va);
     trans_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-    socket->b_transport(trans_, delay);
-    clock_ += clock_hz_.to_cycles(delay);
+    socket->b_transport(trans_, time_);  // the Mmu and PhysMem annotate the delay
     if (ext_.fault == WalkFault::None) {
       if (trans_.is_response_error())
         SC_REPORT_FATAL("/mmusim/cpu", fmt::format("physical access failed: {}", trans_.get_response_string()).c_str());
       return FaultOutcome::Retry;
     }
-    const auto r = kernel_.handle_fault(t, va, type, ext_.walk_cycles, clock_);
-    clock_ += r.cycles;
+    const auto r = kernel_.handle_fault(t, va, type, ext_.walk_cycles, now());
+    advance(r.cycles);
     if (r.outcome != FaultOutcome::Retry) return r.outcome;
     if (attempt == 3)
       SC_REPORT_FATAL("/mmusim/cpu", fmt::format("access {:#x} still faults after the kernel handled it", va).c_str());
@@ -181,7 +183,7 @@ void Cpu::mismatch(const TraceRecord& rec, const std::string& what) {
 
 void Cpu::report(StatsJson& out) const {
   const std::string k = fmt::format("cpu.{}.", index_);
-  out[k + "cycles"] = clock_;
+  out[k + "cycles"] = now();
   out[k + "accesses"] = stats_.accesses;
 }
 

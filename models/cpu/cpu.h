@@ -51,11 +51,14 @@ class Cpu : public sc_core::sc_module {
   // UserError (the caller adds file:line).
   void execute(const TraceRecord& rec, Task& t);
   // Cycles spent elsewhere on this CPU's behalf (creating a task, IPIs).
-  void charge(Cycles c) { clock_ += c; }
+  void charge(Cycles c) { advance(c); }
 
   unsigned index() const { return index_; }
   // This CPU's clock, in cycles.
-  Cycles now() const { return clock_; }
+  Cycles now() const { return clock_hz_.to_cycles(time_); }
+  // The same as a time: kept as one, since every access adds its delay to it
+  // (no conversion to cycles on the hot path).
+  const sc_core::sc_time& time() const { return time_; }
   const CpuStats& stats() const { return stats_; }
   void report(StatsJson& out) const;  // cpu.<index>.*
 
@@ -65,6 +68,7 @@ class Cpu : public sc_core::sc_module {
   // was killed. A probe translates (and takes any fault) but moves no data.
   FaultOutcome access_page(Task& t, VAddr va, unsigned len, uint8_t* data, AccessType type, bool probe = false);
   void mismatch(const TraceRecord& rec, const std::string& what);
+  void advance(Cycles c) { time_ += clock_hz_.to_time(c); }
 
   unsigned index_;
   const Clock& clock_hz_;
@@ -75,7 +79,7 @@ class Cpu : public sc_core::sc_module {
   uint64_t max_reports_;
   tlm::tlm_generic_payload trans_;
   AccessExtension ext_;
-  Cycles clock_ = 0;
+  sc_core::sc_time time_ = sc_core::SC_ZERO_TIME;
   CpuStats stats_;
 };
 

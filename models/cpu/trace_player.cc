@@ -28,7 +28,7 @@ Cycles TracePlayer::now() const {
 
 void TracePlayer::run() {
   TraceRecord rec;
-  Cycles synced = 0;
+  const sc_core::sc_time quantum = clock_.to_time(quantum_);
   try {
     while (trace_.next(rec)) {
       ++records_;
@@ -41,19 +41,17 @@ void TracePlayer::run() {
       if (on_progress && (records_ & 0x3fff) == 0) on_progress(records_);
       // SystemC time follows the CPU that ran, a quantum at a time: nothing
       // else needs it during the run, so one wait per quantum is enough.
-      const Cycles t = cpus_[last_cpu_]->now();
-      if (t >= synced + quantum_) {
-        sc_core::wait(clock_.to_time(t - synced));
-        synced = t;
-      }
+      const sc_core::sc_time& t = cpus_[last_cpu_]->time();
+      if (t >= sc_core::sc_time_stamp() + quantum) sc_core::wait(t - sc_core::sc_time_stamp());
     }
   } catch (const UserError& e) {
     error_ = e.what();
   }
   // IPI handler time not yet charged to the CPUs that took the IPIs.
   for (Cpu* c : cpus_) c->charge(kernel_.take_interrupt_cycles(c->index()));
-  const Cycles end = now();
-  if (end > synced) sc_core::wait(clock_.to_time(end - synced));
+  sc_core::sc_time end = sc_core::sc_time_stamp();
+  for (const Cpu* c : cpus_) end = std::max(end, c->time());
+  if (end > sc_core::sc_time_stamp()) sc_core::wait(end - sc_core::sc_time_stamp());
   finished_ = true;  // the thread ends; with nothing left to do, sc_start returns
 }
 
