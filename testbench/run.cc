@@ -161,6 +161,18 @@ std::string format_summary(const StatsJson& s) {
                        s.value(p + ".mean", 0.0), s.value(p + ".p99", uint64_t{0}));
   }
   out += fmt::format("    {:<16}  {:>9}\n", "segv", u("faults.segv"));
+  out += fmt::format("    {:<16}  {:>9}\n", "spurious", u("faults.spurious"));
+  if (s.contains("cpu.1.cycles")) {  // several CPUs: one line each, and the shootdowns
+    for (unsigned k = 0; s.contains(fmt::format("cpu.{}.cycles", k)); ++k) {
+      const std::string c = fmt::format("cpu.{}.", k);
+      out += fmt::format("  cpu {:<3}             {} cycles, {} accesses, TLB L1 {} hits {} misses, {} IPIs received\n", k,
+                         u((c + "cycles").c_str()), u((c + "accesses").c_str()), u((c + "tlb.l1.hits").c_str()),
+                         u((c + "tlb.l1.misses").c_str()), u((c + "ipis_received").c_str()));
+    }
+    out += fmt::format("  shootdowns          {} ({} IPIs, {} deferred, {} initiator cycles, {} target cycles)\n",
+                       u("shootdown.count"), u("shootdown.ipis"), u("shootdown.deferred"),
+                       u("shootdown.initiator_cycles"), u("shootdown.target_cycles"));
+  }
   out += fmt::format("  forks               {} ({} failed, {} cycles, {} PTEs copied)\n", u("fork.count"),
                      u("fork.failed"), u("fork.cycles"), u("fork.ptes_copied"));
   out += fmt::format("  frames              {} in use at the end, {} at the peak ({} data, {} page tables)\n",

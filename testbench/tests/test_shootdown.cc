@@ -127,3 +127,15 @@ TEST_CASE("shootdown: trace errors of the 1.1 operations give exit 2 with the fi
   expect_trace_error("1 thread 3 cpu=1 cpu=1\n", "1: duplicate option 'cpu'");
   expect_trace_error("1 load 0x10000 cpu=1\n", "1: unknown option 'cpu'");
 }
+
+TEST_CASE("shootdown: the summary has a line per CPU and the shootdowns when cpu.count > 1", "[shootdown][cli]") {
+  const ProcessResult r = run_mmusim("--set cpu.count=2 " + kSource + "/traces/mc-cow-sibling.trace");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("  cpu 0   ") != std::string::npos);
+  CHECK(r.output.find(" 0 IPIs received\n  cpu 1   ") != std::string::npos);
+  CHECK(r.output.find(", 1 IPIs received\n") != std::string::npos);
+  CHECK(r.output.find("  shootdowns          1 (1 IPIs, 0 deferred, ") != std::string::npos);
+  const ProcessResult one = run_mmusim(kSource + "/traces/tutorial-int-x.trace");
+  CHECK(one.output.find("shootdowns") == std::string::npos);
+}
