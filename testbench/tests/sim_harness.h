@@ -1,8 +1,8 @@
 // Helpers for tests that run the whole model in-process (one simulation per
 // test process: SystemC elaborates once, so each TEST_CASE is its own CTest
-// test) or the mmusim binary as a user would.
+// test) or the mmusim binary as a user would (run_mmusim: the one way tests
+// start a process).
 #pragma once
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -53,23 +53,22 @@ inline RunResult simulate(const std::string& trace, const std::vector<std::strin
   return run_simulation(cfg, opts);
 }
 
+// A finished process: how it ended and what it printed.
 struct ProcessResult {
-  int exit_code = -1;
-  std::string output;  // standard output and standard error
+  int exit_code = -1;   // exit status; -1 if the process did not exit normally
+  std::string how;      // "exit status 0", "killed by signal 6", ...
+  std::string out;      // its standard output
+  std::string err;      // its standard error
+  std::string output;   // both (standard output first), to look for a message in either
+  std::string command;  // the command line, quoted for a shell, to reproduce a run
 };
 
-// Runs the mmusim binary with a shell command line tail.
-inline ProcessResult run_mmusim(const std::string& args) {
-  const std::string cmd = std::string(MMUSIM_BINARY) + " " + args + " 2>&1";
-  ProcessResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+// Runs argv[0] (a path) with the arguments argv[1...], no shell involved;
+// standard input is `stdin_path` if given, else empty (/dev/null).
+ProcessResult run_process(const std::vector<std::string>& argv, const std::string& stdin_path = "");
+
+// Runs the mmusim binary as a user would: mmusim args...
+ProcessResult run_mmusim(const std::vector<std::string>& args, const std::string& stdin_path = "");
 
 inline bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
 

@@ -10,9 +10,10 @@
 #include "run.h"
 #include "sim_harness.h"
 
-using namespace mmusim::test;
+namespace mmusim::test {
 
 namespace {
+
 const std::string kSource = MMUSIM_SOURCE_DIR;
 
 std::string read_all(const std::string& path) {
@@ -25,20 +26,20 @@ void expect_trace_error(const std::string& trace, const std::string& message) {
   TempFile t(trace);
   TempFile stats("", ".json");
   std::remove(stats.path().c_str());
-  const ProcessResult r = run_mmusim("-q --stats " + stats.path() + " " + t.path());
-  INFO(r.output);
+  const ProcessResult r = run_mmusim({"-q", "--stats", stats.path(), t.path()});
+  INFO(r.command << "\n" << r.output);
   CHECK(r.exit_code == 2);
-  CHECK(r.output.find(t.path() + ":" + message) != std::string::npos);
+  CHECK(r.err.find(t.path() + ":" + message) != std::string::npos);
   CHECK_FALSE(file_exists(stats.path()));
 }
 }  // namespace
 
 TEST_CASE("cli: the tutorial trace runs with a summary and exit status 0", "[cli]") {
-  const ProcessResult r = run_mmusim(kSource + "/traces/tutorial-int-x.trace");
+  const ProcessResult r = run_mmusim({kSource + "/traces/tutorial-int-x.trace"});
   INFO(r.output);
   CHECK(r.exit_code == 0);
-  CHECK(r.output.find("cow_copy") != std::string::npos);
-  CHECK(r.output.find("3 loads checked, 0 mismatches") != std::string::npos);
+  CHECK(r.out.find("cow_copy") != std::string::npos);
+  CHECK(r.out.find("3 loads checked, 0 mismatches") != std::string::npos);
   CHECK(r.output.find("SystemC") == std::string::npos);  // no banner noise
 }
 
@@ -65,51 +66,52 @@ TEST_CASE("cli: syntax errors of every class give exit 2 with the line number", 
 }
 
 TEST_CASE("cli: a missing trace file is exit 2 naming it", "[cli][errors]") {
-  const ProcessResult r = run_mmusim("-q /nonexistent/x.trace");
+  const ProcessResult r = run_mmusim({"-q", "/nonexistent/x.trace"});
   CHECK(r.exit_code == 2);
-  CHECK(r.output.find("/nonexistent/x.trace") != std::string::npos);
+  CHECK(r.err.find("/nonexistent/x.trace") != std::string::npos);
 }
 
 TEST_CASE("cli: configuration errors give exit 2 naming the key", "[cli][errors][config]") {
   const std::string trace = kSource + "/traces/tutorial-int-x.trace";
-  auto check = [&](const std::string& args, const std::string& key) {
-    const ProcessResult r = run_mmusim(args + " -q " + trace);
-    INFO(args << "\n" << r.output);
+  auto check = [&](std::vector<std::string> args, const std::string& key) {
+    args.insert(args.end(), {"-q", trace});
+    const ProcessResult r = run_mmusim(args);
+    INFO(r.command << "\n" << r.output);
     CHECK(r.exit_code == 2);
-    CHECK(r.output.find(key) != std::string::npos);
+    CHECK(r.err.find(key) != std::string::npos);
   };
-  check("--set tlb.l1.entrys=32", "tlb.l1.entrys");
-  check("--set tlb.l1.entries=abc", "tlb.l1.entries");
-  check("--set tlb.l1.entries=0", "tlb.l1.entries");
-  check("--set tlb.l1.entries=10 --set tlb.l1.ways=4", "tlb.l1.entries");
-  check("--set mmu.mode=sv57", "mmu.mode");
-  check("--set mmu.asid_bits=17", "mmu.asid_bits");
-  check("--fork-policy lazy", "--fork-policy");
+  check({"--set", "tlb.l1.entrys=32"}, "tlb.l1.entrys");
+  check({"--set", "tlb.l1.entries=abc"}, "tlb.l1.entries");
+  check({"--set", "tlb.l1.entries=0"}, "tlb.l1.entries");
+  check({"--set", "tlb.l1.entries=10", "--set", "tlb.l1.ways=4"}, "tlb.l1.entries");
+  check({"--set", "mmu.mode=sv57"}, "mmu.mode");
+  check({"--set", "mmu.asid_bits=17"}, "mmu.asid_bits");
+  check({"--fork-policy", "lazy"}, "--fork-policy");
   TempFile toml("[tlb.l1]\nentries = 32\npolicy = \"lfu\"\n", ".toml");
-  check("-c " + toml.path(), "tlb.l1.policy");
+  check({"-c", toml.path()}, "tlb.l1.policy");
   TempFile broken("[tlb.l1\n", ".toml");
-  check("-c " + broken.path(), broken.path() + ":1");
+  check({"-c", broken.path()}, broken.path() + ":1");
 }
 
 TEST_CASE("cli: a TOML file and --set combine, --set last", "[cli][config]") {
   TempFile toml("[tlb.l1]\nentries = 32\nways = 8\n[kernel]\nfork_policy = \"eager\"\n", ".toml");
   TempFile stats("", ".json");
-  const ProcessResult r = run_mmusim("-q -c " + toml.path() + " --set tlb.l1.entries=16 --stats " + stats.path() +
-                                     " " + kSource + "/traces/tutorial-int-x.trace");
+  const ProcessResult r = run_mmusim({"-q", "-c", toml.path(), "--set", "tlb.l1.entries=16", "--stats", stats.path(),
+                                      kSource + "/traces/tutorial-int-x.trace"});
   REQUIRE(r.exit_code == 0);
   const auto s = nlohmann::json::parse(read_all(stats.path()));
   CHECK(s["config.fork_policy"] == "eager");
   CHECK(s["faults.cow_copy"] == 0);
-  const ProcessResult p = run_mmusim("--print-config -c " + toml.path() + " --set tlb.l1.entries=16");
+  const ProcessResult p = run_mmusim({"--print-config", "-c", toml.path(), "--set", "tlb.l1.entries=16"});
   CHECK(p.exit_code == 0);
-  CHECK(p.output.find("entries = 16") != std::string::npos);
-  CHECK(p.output.find("ways = 8") != std::string::npos);
-  CHECK(p.output.find("fork_policy = \"eager\"") != std::string::npos);
+  CHECK(p.out.find("entries = 16") != std::string::npos);
+  CHECK(p.out.find("ways = 8") != std::string::npos);
+  CHECK(p.out.find("fork_policy = \"eager\"") != std::string::npos);
 }
 
 TEST_CASE("cli: every statistic of the contract is present in every run", "[cli][stats]") {
   TempFile stats("", ".json");
-  REQUIRE(run_mmusim("-q --stats " + stats.path() + " " + kSource + "/traces/zero-page.trace").exit_code == 0);
+  REQUIRE(run_mmusim({"-q", "--stats", stats.path(), kSource + "/traces/zero-page.trace"}).exit_code == 0);
   const auto s = nlohmann::json::parse(read_all(stats.path()));
   for (const char* k :
        {"sim.cycles", "sim.accesses", "sim.wall_seconds", "sim.accesses_per_second", "trace.lines",
@@ -132,9 +134,9 @@ TEST_CASE("cli: every statistic of the contract is present in every run", "[cli]
 
 TEST_CASE("cli: an expect= mismatch gives exit 1 with the line", "[cli][verify]") {
   TempFile t("1 mmap 0x1000 4K rw\n1 store 0x1000 5\n1 load 0x1000 expect=6\n");
-  const ProcessResult r = run_mmusim("-q " + t.path());
+  const ProcessResult r = run_mmusim({"-q", t.path()});
   CHECK(r.exit_code == 1);
-  CHECK(r.output.find(t.path() + ":3: verification mismatch") != std::string::npos);
+  CHECK(r.err.find(t.path() + ":3: verification mismatch") != std::string::npos);
 }
 
 TEST_CASE("cli: gzip, zstd and standard input give the same statistics", "[cli][input]") {
@@ -142,9 +144,9 @@ TEST_CASE("cli: gzip, zstd and standard input give the same statistics", "[cli][
   TempFile a("", ".json"), b("", ".json"), c("", ".json"), gz("", ".gz"), zst("", ".zst");
   REQUIRE(std::system(("gzip -c " + trace + " > " + gz.path()).c_str()) == 0);
   REQUIRE(std::system(("zstd -q -f -c " + trace + " > " + zst.path()).c_str()) == 0);
-  REQUIRE(run_mmusim("-q --stats " + a.path() + " " + gz.path()).exit_code == 0);
-  REQUIRE(run_mmusim("-q --stats " + b.path() + " " + zst.path()).exit_code == 0);
-  REQUIRE(run_mmusim("-q --stats " + c.path() + " - < " + trace).exit_code == 0);
+  REQUIRE(run_mmusim({"-q", "--stats", a.path(), gz.path()}).exit_code == 0);
+  REQUIRE(run_mmusim({"-q", "--stats", b.path(), zst.path()}).exit_code == 0);
+  REQUIRE(run_mmusim({"-q", "--stats", c.path(), "-"}, trace).exit_code == 0);
   auto strip = [](nlohmann::json s) {
     s.erase("sim.wall_seconds");
     s.erase("sim.accesses_per_second");
@@ -159,12 +161,12 @@ TEST_CASE("cli: gzip, zstd and standard input give the same statistics", "[cli][
 TEST_CASE("cli: --compare prints the tutorial's table with both runs' numbers", "[cli][compare]") {
   TempFile stats("", ".json");
   const ProcessResult r =
-      run_mmusim("--compare --stats " + stats.path() + " " + kSource + "/traces/write-heavy-child.trace.gz");
+      run_mmusim({"--compare", "--stats", stats.path(), kSource + "/traces/write-heavy-child.trace.gz"});
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  CHECK(r.output.find("Copy-on-Write vs Normal Copying") != std::string::npos);
-  CHECK(r.output.find("16.0 MiB at fork") != std::string::npos);
-  CHECK(r.output.find("16.0 MiB on first write") != std::string::npos);
+  CHECK(r.out.find("Copy-on-Write vs Normal Copying") != std::string::npos);
+  CHECK(r.out.find("16.0 MiB at fork") != std::string::npos);
+  CHECK(r.out.find("16.0 MiB on first write") != std::string::npos);
   const auto s = nlohmann::json::parse(read_all(stats.path()));
   CHECK(s["eager"]["memory.bytes_copied_eager"] == 16777216);
   CHECK(s["cow"]["faults.cow_copy"] == 4096);
@@ -175,54 +177,54 @@ TEST_CASE("cli: --compare prints the tutorial's table with both runs' numbers", 
 
 TEST_CASE("cli: --faults writes one row per fault, and nothing on bad input", "[cli][faults]") {
   TempFile csv("", ".csv");
-  REQUIRE(run_mmusim("-q --faults " + csv.path() + " " + kSource + "/traces/fork-chain.trace").exit_code == 0);
+  REQUIRE(run_mmusim({"-q", "--faults", csv.path(), kSource + "/traces/fork-chain.trace"}).exit_code == 0);
   const std::string text = read_all(csv.path());
   CHECK(std::count(text.begin(), text.end(), '\n') == 1 + 9);
   std::remove(csv.path().c_str());
   TempFile bad("1 bogus\n");
-  CHECK(run_mmusim("-q --faults " + csv.path() + " " + bad.path()).exit_code == 2);
+  CHECK(run_mmusim({"-q", "--faults", csv.path(), bad.path()}).exit_code == 2);
   CHECK_FALSE(file_exists(csv.path()));
   CHECK_FALSE(file_exists(csv.path() + ".tmp"));
 }
 
 TEST_CASE("cli: --help and --version", "[cli]") {
-  const ProcessResult h = run_mmusim("--help");
+  const ProcessResult h = run_mmusim({"--help"});
   CHECK(h.exit_code == 0);
   for (const char* opt : {"--config", "--set", "--fork-policy", "--tlb", "--stats", "--faults", "--vcd", "--compare",
                           "--quiet"})
-    CHECK(h.output.find(opt) != std::string::npos);
-  const ProcessResult v = run_mmusim("--version");
+    CHECK(h.out.find(opt) != std::string::npos);
+  const ProcessResult v = run_mmusim({"--version"});
   CHECK(v.exit_code == 0);
-  CHECK(v.output.find("mmusim") != std::string::npos);
-  CHECK(run_mmusim("--no-such-option x").exit_code == 2);
+  CHECK(v.out.find("mmusim") != std::string::npos);
+  CHECK(run_mmusim({"--no-such-option", "x"}).exit_code == 2);
 }
 
 TEST_CASE("cli: --help names what each argument takes and the configuration schema's choices", "[cli]") {
-  const ProcessResult h = run_mmusim("--help");
+  const ProcessResult h = run_mmusim({"--help"});
   REQUIRE(h.exit_code == 0);
-  INFO(h.output);
+  INFO(h.out);
   // CLI11's generic type names say nothing about what to give.
-  CHECK(h.output.find("TEXT") == std::string::npos);
-  CHECK(h.output.find("UINT") == std::string::npos);
+  CHECK(h.out.find("TEXT") == std::string::npos);
+  CHECK(h.out.find("UINT") == std::string::npos);
   for (const char* opt : {"-c,--config FILE", "--stats FILE", "--faults FILE", "--timeline FILE", "--vcd FILE",
                           "--check-stats FILE", "--set KEY=VALUE", "--timeline-interval CYCLES", "TRACE"})
-    CHECK(h.output.find(opt) != std::string::npos);
+    CHECK(h.out.find(opt) != std::string::npos);
   // --fork-policy and --tlb accept exactly the values the schema declares.
   for (const auto& [opt, key] : {std::pair<std::string, std::string>{"--fork-policy", "kernel.fork_policy"},
                                  {"--tlb", "tlb.impl"}}) {
-    const mmusim::ParamDecl* d = mmusim::find_param(key);
+    const ParamDecl* d = find_param(key);
     REQUIRE(d != nullptr);
     std::string choices;
     for (const auto& c : d->choices) choices += (choices.empty() ? "" : ",") + c;
-    const size_t at = h.output.find(opt + " ");
+    const size_t at = h.out.find(opt + " ");
     REQUIRE(at != std::string::npos);
-    CHECK(h.output.substr(at, h.output.find('\n', at) - at).find("{" + choices + "}") != std::string::npos);
+    CHECK(h.out.substr(at, h.out.find('\n', at) - at).find("{" + choices + "}") != std::string::npos);
   }
 }
 
 TEST_CASE("cli: --vcd writes a waveform of the model's main signals", "[cli][vcd]") {
   TempFile vcd("", ".vcd");
-  REQUIRE(run_mmusim("-q --vcd " + vcd.path() + " " + kSource + "/traces/tutorial-int-x.trace").exit_code == 0);
+  REQUIRE(run_mmusim({"-q", "--vcd", vcd.path(), kSource + "/traces/tutorial-int-x.trace"}).exit_code == 0);
   const std::string text = read_all(vcd.path());
   CHECK(text.rfind("$date", 0) == 0);
   CHECK(text.find("$timescale 1ps $end") != std::string::npos);
@@ -241,8 +243,8 @@ TEST_CASE("cli: --vcd writes a waveform of the model's main signals", "[cli][vcd
 
 TEST_CASE("cli: --timeline samples frames and faults at every interval of simulated time", "[cli][timeline]") {
   TempFile csv("", ".csv"), stats("", ".json");
-  REQUIRE(run_mmusim("-q --timeline " + csv.path() + " --timeline-interval 1000000 --stats " + stats.path() + " " +
-                     kSource + "/traces/write-heavy-child.trace.gz")
+  REQUIRE(run_mmusim({"-q", "--timeline", csv.path(), "--timeline-interval", "1000000", "--stats", stats.path(),
+                      kSource + "/traces/write-heavy-child.trace.gz"})
               .exit_code == 0);
   const auto s = nlohmann::json::parse(read_all(stats.path()));
   std::ifstream in(csv.path());
@@ -282,7 +284,8 @@ TEST_CASE("cli: --timeline samples frames and faults at every interval of simula
 TEST_CASE("cli: --compare writes each run's per-fault CSV with the policy in its name", "[cli][compare]") {
   TempFile base("", ".csv");
   const std::string stem = base.path().substr(0, base.path().size() - 4);
-  const ProcessResult r = run_mmusim("-q --compare --faults " + base.path() + " " + kSource + "/traces/tutorial-int-x.trace");
+  const ProcessResult r =
+      run_mmusim({"-q", "--compare", "--faults", base.path(), kSource + "/traces/tutorial-int-x.trace"});
   REQUIRE(r.exit_code == 0);
   const std::string eager = read_all(stem + ".eager.csv"), cow = read_all(stem + ".cow.csv");
   std::remove((stem + ".eager.csv").c_str());
@@ -296,10 +299,10 @@ TEST_CASE("cli: --compare writes each run's per-fault CSV with the policy in its
 
 TEST_CASE("cli: the summary gives the host's speed in accesses/s, k/s or M/s, and none for a short run", "[cli]") {
   auto host_line = [](double wall, uint64_t accesses) {
-    const mmusim::StatsJson s{{"sim.wall_seconds", wall},
+    const StatsJson s{{"sim.wall_seconds", wall},
                               {"sim.accesses", accesses},
                               {"sim.accesses_per_second", wall > 0 ? double(accesses) / wall : 0.0}};
-    const std::string text = mmusim::format_summary(s);
+    const std::string text = format_summary(s);
     const size_t at = text.find("  host ");
     REQUIRE(at != std::string::npos);
     return text.substr(at);
@@ -312,3 +315,5 @@ TEST_CASE("cli: the summary gives the host's speed in accesses/s, k/s or M/s, an
   CHECK(host_line(2.0, 500000) == "  host                2.000 s, 250.0 k accesses/s\n");
   CHECK(host_line(1.0, 10200000) == "  host                1.000 s, 10.20 M accesses/s\n");
 }
+
+}  // namespace mmusim::test

@@ -11,10 +11,10 @@
 #include "common/config.h"
 #include "common/error.h"
 
+namespace mmusim::test {
+
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
-using mmusim::Config;
-using mmusim::UserError;
 
 namespace {
 
@@ -407,3 +407,5 @@ TEST_CASE("config: parse_size and format_size", "[config]") {
   CHECK(format_size(1536 * 1024) == "1536K");
   CHECK(format_size(1000) == "1000");
 }
+
+}  // namespace mmusim::test

@@ -9,7 +9,7 @@
 
 #include <tlm_utils/simple_initiator_socket.h>
 
-using namespace mmusim;
+namespace mmusim::test {
 
 namespace {
 struct MemBench {
@@ -45,7 +45,7 @@ tlm::tlm_response_status transact(Initiator& mem, tlm::tlm_command cmd, uint64_t
 }
 }  // namespace
 
-TEST_CASE("physmem: accesses are timed, checked and stored sparsely", "[memory]") {
+TEST_CASE("memory: physical memory accesses are timed, checked and stored sparsely", "[memory]") {
   MemBench b;
   PhysMem mem("mem", b.cfg, b.clock);
   Initiator cpu(mem);
@@ -71,7 +71,7 @@ TEST_CASE("physmem: accesses are timed, checked and stored sparsely", "[memory]"
   CHECK(mem.host_frames() == 3);
 }
 
-TEST_CASE("physmem: transport_dbg peeks without time, copy and zero move bytes at the configured bandwidth",
+TEST_CASE("memory: physical memory transport_dbg peeks without time, copy and zero move bytes at the configured bandwidth",
           "[memory]") {
   MemBench b;
   PhysMem mem("mem", b.cfg, b.clock);
@@ -94,7 +94,7 @@ TEST_CASE("physmem: transport_dbg peeks without time, copy and zero move bytes a
   CHECK(mem.host_frames() == 1);
 }
 
-TEST_CASE("frame allocator: refcounts, peaks, LIFO reuse, exhaustion", "[memory]") {
+TEST_CASE("memory: the frame allocator's refcounts, peaks, LIFO reuse, exhaustion", "[memory]") {
   FrameAllocator fa(8);
   const Ppn reserved = fa.reserve();
   CHECK(fa.reserved(reserved));
@@ -125,3 +125,5 @@ TEST_CASE("frame allocator: refcounts, peaks, LIFO reuse, exhaustion", "[memory]
   CHECK(fa.put(rest.back()));
   CHECK_THROWS_AS(fa.put(rest.back()), std::logic_error);  // a reference dropped twice is a kernel bug
 }
+
+}  // namespace mmusim::test

@@ -18,8 +18,7 @@
 #include "sim_harness.h"
 #include "tlb_test_support.h"
 
-using namespace mmusim;
-using namespace mmusim::test;
+namespace mmusim::test {
 
 namespace {
 
@@ -257,19 +256,19 @@ void random_stream(unsigned entries, unsigned ways, ReplacementPolicy policy, ui
 }  // namespace
 
 
-TEST_CASE("Lockstep random stream: a million operations, C++ TLB vs RTL TLB, 64x4 lru") {
+TEST_CASE("rtl: lockstep random stream: a million operations, C++ TLB vs RTL TLB, 64x4 lru") {
   random_stream(64, 4, ReplacementPolicy::Lru, 1'000'000 / kScale, 1);
 }
 
-TEST_CASE("Lockstep random stream: a million operations, C++ TLB vs RTL TLB, 64x4 plru") {
+TEST_CASE("rtl: lockstep random stream: a million operations, C++ TLB vs RTL TLB, 64x4 plru") {
   random_stream(64, 4, ReplacementPolicy::Plru, 1'000'000 / kScale, 2);
 }
 
-TEST_CASE("Lockstep random stream: a million operations, C++ TLB vs RTL TLB, 64x4 fifo") {
+TEST_CASE("rtl: lockstep random stream: a million operations, C++ TLB vs RTL TLB, 64x4 fifo") {
   random_stream(64, 4, ReplacementPolicy::Fifo, 1'000'000 / kScale, 3);
 }
 
-TEST_CASE("Lockstep random stream: fully associative and non-power-of-two variants") {
+TEST_CASE("rtl: lockstep random stream: fully associative and non-power-of-two variants") {
   for (auto [entries, ways, policy] : std::vector<std::tuple<unsigned, unsigned, ReplacementPolicy>>{
            {32, 32, ReplacementPolicy::Lru},
            {32, 32, ReplacementPolicy::Plru},
@@ -281,7 +280,7 @@ TEST_CASE("Lockstep random stream: fully associative and non-power-of-two varian
   }
 }
 
-SCENARIO("Lockstep: a TLB answering one lookup wrongly is caught") {
+TEST_CASE("rtl: in lockstep, a TLB answering one lookup wrongly is caught") {
   using Fault = FaultyTlb::Fault;
   auto faulty_pair = [](Fault fault, uint64_t at) {
     RtlTlbParams p;
@@ -342,7 +341,7 @@ SCENARIO("Lockstep: a TLB answering one lookup wrongly is caught") {
   }
 }
 
-TEST_CASE("Lockstep: a failed RTL assertion is a divergence") {
+TEST_CASE("rtl: in lockstep, a failed RTL assertion is a divergence") {
   auto pair = rtl_pair(64, 4, ReplacementPolicy::Lru);
   // The same page non-global in ASID 1 and global under ASID 2: two ways hit
   // (software breaking the RISC-V rule that a global page is global everywhere).
@@ -354,7 +353,7 @@ TEST_CASE("Lockstep: a failed RTL assertion is a divergence") {
   CHECK(pair->report().find("assertion") != std::string::npos);
 }
 
-TEST_CASE("Lockstep: a divergence stops the simulation with exit 1, the report and the statistics") {
+TEST_CASE("rtl: a lockstep divergence stops the simulation with exit 1, the report and the statistics") {
   // 40 pages: they fit in the L1, so every round after the first hits.
   std::string trace = "1 mmap 0x10000000 1M rw\n";
   for (int round = 0; round < 20; ++round)
@@ -363,7 +362,7 @@ TEST_CASE("Lockstep: a divergence stops the simulation with exit 1, the report a
                            round == 0 ? " 5" : " expect=5");
   const unsigned lines = 1 + 20 * 40;
   bool swapped = false;
-  const RunResult r = test::simulate(trace, {"tlb.impl=lockstep"}, [&](Top& top, const TraceRecord&) {
+  const RunResult r = simulate(trace, {"tlb.impl=lockstep"}, [&](Top& top, const TraceRecord&) {
     if (swapped) return;
     swapped = true;
     REQUIRE(top.locksteps.size() == 1);
@@ -384,7 +383,7 @@ TEST_CASE("Lockstep: a divergence stops the simulation with exit 1, the report a
   CHECK(r.stats["verify.mismatches"] == 0);
 }
 
-TEST_CASE("Lockstep: a whole simulation in lockstep has no divergence and the model's statistics") {
+TEST_CASE("rtl: a whole simulation in lockstep has no divergence and the model's statistics") {
   std::string trace = "1 mmap 0x10000000 2M rw\n";
   for (int page = 0; page < 512; ++page) trace += fmt::format("1 store {:#x} {}\n", 0x10000000 + page * 4096, page);
   trace += "1 fork 2\n";
@@ -394,7 +393,7 @@ TEST_CASE("Lockstep: a whole simulation in lockstep has no divergence and the mo
     trace += fmt::format("1 load {:#x} expect={}\n", 0x10000000 + page * 4096, page);  // an L1 hit
   }
   trace += "2 exit\n1 exit\n";
-  const RunResult lock = test::simulate(trace, {"tlb.impl=lockstep"});
+  const RunResult lock = simulate(trace, {"tlb.impl=lockstep"});
   INFO(lock.error);
   REQUIRE(lock.exit_code == 0);
   CHECK(lock.stats["lockstep.divergences"] == 0);
@@ -406,7 +405,7 @@ TEST_CASE("Lockstep: a whole simulation in lockstep has no divergence and the mo
 
 #endif  // MMUSIM_HAVE_RTL
 
-TEST_CASE("Lockstep of two C++ TLBs: one wrong answer is caught (no RTL involved)") {
+TEST_CASE("rtl: lockstep of two C++ TLBs: one wrong answer is caught (no RTL involved)") {
   auto ref = std::make_unique<Tlb>("ref", 64, 4, 1, ReplacementPolicy::Plru, 1);
   auto dut = std::make_unique<WrongPpnTlb>(std::make_unique<Tlb>("dut", 64, 4, 1, ReplacementPolicy::Plru, 1), 500);
   LockstepTlb pair(std::move(ref), std::move(dut));
@@ -417,10 +416,12 @@ TEST_CASE("Lockstep of two C++ TLBs: one wrong answer is caught (no RTL involved
   CHECK(pair.report().find("lookup") != std::string::npos);
 }
 
-TEST_CASE("Lockstep of two identical C++ TLBs never diverges") {
+TEST_CASE("rtl: lockstep of two identical C++ TLBs never diverges") {
   LockstepTlb pair(std::make_unique<Tlb>("ref", 64, 4, 1, ReplacementPolicy::Lru, 1),
                    std::make_unique<Tlb>("dut", 64, 4, 1, ReplacementPolicy::Lru, 1));
   const StreamCounts n = drive(pair, 64, 4, 200'000 / kScale, 12);
   CHECK_FALSE(pair.diverged());
   CHECK(pair.lookups() == n.lookups);
 }
+
+}  // namespace mmusim::test

@@ -15,8 +15,7 @@
 #include "sim_harness.h"
 #include "tlb_test_support.h"
 
-using namespace mmusim;
-using namespace mmusim::test;
+namespace mmusim::test {
 
 #ifdef MMUSIM_HAVE_RTL
 
@@ -63,7 +62,7 @@ Replay replay(TlbModel& t, const std::vector<Vpn>& seq) {
 
 }  // namespace
 
-SCENARIO("RTL TLB: after reset every slot is invalid and a lookup takes one cycle") {
+TEST_CASE("rtl: after reset every slot is invalid and a lookup takes one cycle") {
   GIVEN("the default L1 (64 entries, 4 ways, lru)") {
     auto t = rtl(64, 4, ReplacementPolicy::Lru);
     THEN("its shape is the parameters'") {
@@ -86,7 +85,7 @@ SCENARIO("RTL TLB: after reset every slot is invalid and a lookup takes one cycl
   }
 }
 
-SCENARIO("RTL TLB: fill, hit, miss, ASIDs and global entries") {
+TEST_CASE("rtl: fill, hit, miss, ASIDs and global entries") {
   auto t = rtl(64, 4, ReplacementPolicy::Lru);
   GIVEN("a filled page of ASID 1") {
     t->fill(entry(0x12345, 0x777, 1, kUserRw));
@@ -137,7 +136,7 @@ SCENARIO("RTL TLB: fill, hit, miss, ASIDs and global entries") {
   }
 }
 
-SCENARIO("RTL TLB: a fill of a page already present updates it in place") {
+TEST_CASE("rtl: a fill of a page already present updates it in place") {
   auto t = rtl(64, 4, ReplacementPolicy::Lru);
   GIVEN("a page of ASID 1 and the same page of ASID 2") {
     t->fill(entry(0x40, 0x1, 1));
@@ -161,7 +160,7 @@ SCENARIO("RTL TLB: a fill of a page already present updates it in place") {
   }
 }
 
-SCENARIO("RTL TLB: superpages") {
+TEST_CASE("rtl: superpages") {
   auto t = rtl(64, 4, ReplacementPolicy::Plru);
   GIVEN("a 2 MiB page at VPN 0x200 (filled from a VPN inside it)") {
     t->fill(entry(0x2a5, 0x4000, 1, kUserRw, 1));
@@ -194,7 +193,7 @@ SCENARIO("RTL TLB: superpages") {
   }
 }
 
-SCENARIO("RTL TLB: each invalidation kind") {
+TEST_CASE("rtl: each invalidation kind") {
   auto t = rtl(64, 4, ReplacementPolicy::Lru);
   // Page 0x10 in ASIDs 1 and 2, page 0x11 in ASID 1, global page 0x12 (under
   // ASID 1), a 2 MiB page covering VPN 0x400 in ASID 1.
@@ -276,7 +275,7 @@ std::vector<Vpn> set0_sequence() {
 }
 }  // namespace
 
-SCENARIO("RTL TLB: replacement order matches the specification and the C++ TLB") {
+TEST_CASE("rtl: replacement order matches the specification and the C++ TLB") {
   GIVEN("lru, 64 entries, 4 ways") {
     auto t = rtl(64, 4, ReplacementPolicy::Lru);
     Tlb ref("ref", 64, 4, 1, ReplacementPolicy::Lru, 1);
@@ -339,7 +338,7 @@ SCENARIO("RTL TLB: replacement order matches the specification and the C++ TLB")
   }
 }
 
-SCENARIO("RTL TLB: the fill and lookup invariants are asserted in the RTL") {
+TEST_CASE("rtl: the fill and lookup invariants are asserted in the RTL") {
   auto t = rtl(64, 4, ReplacementPolicy::Lru);
   GIVEN("a page mapped non-global in ASID 1 and global under ASID 2 (inconsistent G bits)") {
     t->fill(entry(0x30, 0x1, 1));
@@ -356,8 +355,8 @@ SCENARIO("RTL TLB: the fill and lookup invariants are asserted in the RTL") {
   }
 }
 
-SCENARIO("RTL TLB: the VCD records the RTL's signals") {
-  test::TempFile placeholder("", ".vcd");
+TEST_CASE("rtl: the VCD records the RTL's signals") {
+  TempFile placeholder("", ".vcd");
   const std::string path = placeholder.path() + ".rtl.vcd";
   GIVEN("an RTL TLB writing a VCD") {
     auto t = rtl(64, 4, ReplacementPolicy::Lru, path);
@@ -378,14 +377,14 @@ SCENARIO("RTL TLB: the VCD records the RTL's signals") {
     WHEN("the VCD is dropped") {
       t->finish_vcd(false);
       THEN("no file is left") {
-        CHECK_FALSE(test::file_exists(path));
-        CHECK_FALSE(test::file_exists(path + ".tmp"));
+        CHECK_FALSE(file_exists(path));
+        CHECK_FALSE(file_exists(path + ".tmp"));
       }
     }
   }
 }
 
-TEST_CASE("RTL TLB: configurations without a verilated variant are refused with the list") {
+TEST_CASE("rtl: configurations without a verilated variant are refused with the list") {
   RtlTlbParams p;
   p.entries = 128;
   p.ways = 8;
@@ -403,25 +402,25 @@ TEST_CASE("RTL TLB: configurations without a verilated variant are refused with 
   CHECK(rtl_tlb_variants().find("64x4 plru") != std::string::npos);
 }
 
-TEST_CASE("mmusim --tlb rtl/lockstep: usage errors exit 2 before anything runs") {
-  test::TempFile trace("1 mmap 0x1000 4K rw\n1 store 0x1000 1\n");
-  auto r = test::run_mmusim("--tlb rtl --set tlb.l1.entries=128 --set tlb.l1.ways=8 " + trace.path());
+TEST_CASE("rtl: mmusim --tlb rtl/lockstep: usage errors exit 2 before anything runs") {
+  TempFile trace("1 mmap 0x1000 4K rw\n1 store 0x1000 1\n");
+  auto r = run_mmusim({"--tlb", "rtl", "--set", "tlb.l1.entries=128", "--set", "tlb.l1.ways=8", trace.path()});
   CHECK(r.exit_code == 2);
-  CHECK(r.output.find("tlb.l1.entries = 128") != std::string::npos);
-  r = test::run_mmusim("--tlb lockstep --set tlb.l1.policy=random " + trace.path());
+  CHECK(r.err.find("tlb.l1.entries = 128") != std::string::npos);
+  r = run_mmusim({"--tlb", "lockstep", "--set", "tlb.l1.policy=random", trace.path()});
   CHECK(r.exit_code == 2);
-  CHECK(r.output.find("random") != std::string::npos);
+  CHECK(r.err.find("random") != std::string::npos);
 }
 
-TEST_CASE("mmusim --tlb rtl --vcd writes the model's VCD and the RTL's beside it") {
-  test::TempFile trace("1 mmap 0x1000 8K rw\n1 store 0x1000 1\n1 load 0x1000 expect=1\n1 store 0x2000 2\n");
-  test::TempFile vcd("", ".vcd");
+TEST_CASE("rtl: mmusim --tlb rtl --vcd writes the model's VCD and the RTL's beside it") {
+  TempFile trace("1 mmap 0x1000 8K rw\n1 store 0x1000 1\n1 load 0x1000 expect=1\n1 store 0x2000 2\n");
+  TempFile vcd("", ".vcd");
   std::string rtl_vcd = vcd.path().substr(0, vcd.path().size() - 4) + ".rtl.vcd";
-  const auto r = test::run_mmusim("-q --tlb rtl --vcd " + vcd.path() + " " + trace.path());
+  const auto r = run_mmusim({"-q", "--tlb", "rtl", "--vcd", vcd.path(), trace.path()});
   CHECK(r.exit_code == 0);
   INFO(r.output);
-  CHECK(test::file_exists(vcd.path()));
-  REQUIRE(test::file_exists(rtl_vcd));
+  CHECK(file_exists(vcd.path()));
+  REQUIRE(file_exists(rtl_vcd));
   std::ifstream in(rtl_vcd);
   std::stringstream text;
   text << in.rdbuf();
@@ -431,15 +430,17 @@ TEST_CASE("mmusim --tlb rtl --vcd writes the model's VCD and the RTL's beside it
 
 #else  // !MMUSIM_HAVE_RTL
 
-TEST_CASE("Without the RTL, --tlb rtl and lockstep are exit-2 errors") {
+TEST_CASE("rtl: without the RTL, --tlb rtl and lockstep are exit-2 errors") {
   RtlTlbParams p;
   CHECK_THROWS_AS(make_rtl_tlb(p), UserError);
-  test::TempFile trace("1 mmap 0x1000 4K rw\n1 store 0x1000 1\n");
+  TempFile trace("1 mmap 0x1000 4K rw\n1 store 0x1000 1\n");
   for (const char* impl : {"rtl", "lockstep"}) {
-    const auto r = test::run_mmusim(std::string("--tlb ") + impl + " " + trace.path());
+    const auto r = run_mmusim({"--tlb", impl, trace.path()});
     CHECK(r.exit_code == 2);
-    CHECK(r.output.find("MMUSIM_RTL=OFF") != std::string::npos);
+    CHECK(r.err.find("MMUSIM_RTL=OFF") != std::string::npos);
   }
 }
 
 #endif
+
+}  // namespace mmusim::test

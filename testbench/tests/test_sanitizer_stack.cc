@@ -10,10 +10,10 @@
 
 #include "sim_harness.h"
 
-using namespace mmusim;
+namespace mmusim::test {
 
-TEST_CASE("after a simulation ASan's stack bounds are the thread's own stack", "[sanitizer]") {
-  const RunResult r = test::simulate("1 mmap 0x10000 4K rw\n1 store 0x10000 5\n1 fork 2\n2 store 0x10000 6\n");
+TEST_CASE("run: after a simulation ASan's stack bounds are the thread's own stack", "[sanitizer]") {
+  const RunResult r = simulate("1 mmap 0x10000 4K rw\n1 store 0x10000 5\n1 fork 2\n2 store 0x10000 6\n");
   REQUIRE(r.exit_code == 0);
 
   pthread_attr_t attr;
@@ -36,4 +36,6 @@ TEST_CASE("after a simulation ASan's stack bounds are the thread's own stack", "
   CHECK(here >= lo);
   CHECK(here < lo + asan_size);
 }
+
+}  // namespace mmusim::test
 #endif

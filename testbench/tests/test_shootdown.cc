@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <vector>
 
 #include "sim_harness.h"
 
@@ -31,11 +32,13 @@ RunResult run_without_cow_shootdown(bool invariants) {
   return run_simulation(cfg, opts);
 }
 
-void expect_trace_error(const std::string& trace, const std::string& message, const std::string& args = "") {
+void expect_trace_error(const std::string& trace, const std::string& message, std::vector<std::string> args = {}) {
   TempFile t(trace);
   TempFile stats("", ".json");
   std::remove(stats.path().c_str());
-  const ProcessResult r = run_mmusim("-q --set cpu.count=2 " + args + " --stats " + stats.path() + " " + t.path());
+  args.insert(args.begin(), {"-q", "--set", "cpu.count=2"});
+  args.insert(args.end(), {"--stats", stats.path(), t.path()});
+  const ProcessResult r = run_mmusim(args);
   INFO(r.output);
   CHECK(r.exit_code == 2);
   CHECK(r.output.find(t.path() + ":" + message) != std::string::npos);
@@ -129,13 +132,13 @@ TEST_CASE("shootdown: trace errors of the 1.1 operations give exit 2 with the fi
 }
 
 TEST_CASE("shootdown: the summary has a line per CPU and the shootdowns when cpu.count > 1", "[shootdown][cli]") {
-  const ProcessResult r = run_mmusim("--set cpu.count=2 " + kSource + "/traces/mc-cow-sibling.trace");
+  const ProcessResult r = run_mmusim({"--set", "cpu.count=2", kSource + "/traces/mc-cow-sibling.trace"});
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   CHECK(r.output.find("  cpu 0   ") != std::string::npos);
   CHECK(r.output.find(" 0 IPIs received\n  cpu 1   ") != std::string::npos);
   CHECK(r.output.find(", 1 IPIs received\n") != std::string::npos);
   CHECK(r.output.find("  shootdowns          1 (1 IPIs, 0 deferred, ") != std::string::npos);
-  const ProcessResult one = run_mmusim(kSource + "/traces/tutorial-int-x.trace");
+  const ProcessResult one = run_mmusim({kSource + "/traces/tutorial-int-x.trace"});
   CHECK(one.output.find("shootdowns") == std::string::npos);
 }

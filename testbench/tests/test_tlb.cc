@@ -10,8 +10,7 @@
 #include "mmu/tlb.h"
 #include "tlb_test_support.h"
 
-using namespace mmusim;
-using namespace mmusim::test;
+namespace mmusim::test {
 
 namespace {
 
@@ -487,3 +486,5 @@ TEST_CASE("tlb: victim_way agrees with fill, lru 16-entry 4-way", "[tlb]") {
   CHECK(tlb.stats().fills == tlb.stats().misses);
   CHECK(valid_slots(tlb) == 16);
 }
+
+}  // namespace mmusim::test

@@ -17,11 +17,7 @@
 #include "cpu/trace_reader.h"
 #include "cpu/trace_record.h"
 
-using mmusim::Perms;
-using mmusim::TraceOp;
-using mmusim::TraceReader;
-using mmusim::TraceRecord;
-using mmusim::UserError;
+namespace mmusim::test {
 
 namespace {
 
@@ -125,7 +121,7 @@ const char* kSmall =
 
 }  // namespace
 
-TEST_CASE("trace op names", "[trace_reader]") {
+TEST_CASE("trace: op names", "[trace_reader]") {
   CHECK(std::string(to_string(TraceOp::Mmap)) == "mmap");
   CHECK(std::string(to_string(TraceOp::Munmap)) == "munmap");
   CHECK(std::string(to_string(TraceOp::Mprotect)) == "mprotect");
@@ -137,7 +133,7 @@ TEST_CASE("trace op names", "[trace_reader]") {
   CHECK(std::string(to_string(TraceOp::Compute)) == "compute");
 }
 
-TEST_CASE("trace reader decodes every operation", "[trace_reader]") {
+TEST_CASE("trace: the reader decodes every operation", "[trace_reader]") {
   SECTION("mmap") {
     auto r = one("7 mmap 0x10000 64K rw");
     CHECK(r.pid == 7);
@@ -216,7 +212,7 @@ TEST_CASE("trace reader decodes every operation", "[trace_reader]") {
   }
 }
 
-TEST_CASE("trace reader numbers", "[trace_reader]") {
+TEST_CASE("trace: numbers", "[trace_reader]") {
   CHECK(one("1 load 1234").va == 1234);
   CHECK(one("1 load 0").va == 0);
   CHECK(one("1 load 007").va == 7);  // decimal, leading zeros
@@ -236,7 +232,7 @@ TEST_CASE("trace reader numbers", "[trace_reader]") {
   }
 }
 
-TEST_CASE("trace reader layout: comments, blanks, CRLF, tabs", "[trace_reader]") {
+TEST_CASE("trace: layout: comments, blanks, CRLF, tabs", "[trace_reader]") {
   uint64_t lines = 0;
   auto recs = parse_all(
       "# a trace\n"                      // 1
@@ -290,7 +286,7 @@ TEST_CASE("trace reader layout: comments, blanks, CRLF, tabs", "[trace_reader]")
   }
 }
 
-TEST_CASE("trace reader syntax errors name file, line and token", "[trace_reader]") {
+TEST_CASE("trace: syntax errors name file, line and token", "[trace_reader]") {
   CHECK(error_at_line3("1 stor 0x10") ==
         "t.trace:3: unknown operation 'stor' (expected one of: mmap munmap mprotect load store fork "
         "thread migrate exec exit compute)");
@@ -380,7 +376,7 @@ TEST_CASE("trace reader syntax errors name file, line and token", "[trace_reader
   }
 }
 
-TEST_CASE("trace reader line length limit", "[trace_reader]") {
+TEST_CASE("trace: line length limit", "[trace_reader]") {
   const size_t max = TraceReader::kMaxLine;
   // A line of exactly the limit is fine (a comment padded to the limit).
   std::string ok = "1 exit #" + std::string(max - 8, 'c');
@@ -394,7 +390,7 @@ TEST_CASE("trace reader line length limit", "[trace_reader]") {
         "t.trace:2: line too long (more than 65536 bytes)");
 }
 
-TEST_CASE("trace reader streams a long trace", "[trace_reader]") {
+TEST_CASE("trace: the reader streams a long trace", "[trace_reader]") {
   // 200k records with comments and blank lines in between; several times the buffer size.
   const int n = 200000;
   std::string text;
@@ -433,7 +429,7 @@ TEST_CASE("trace reader streams a long trace", "[trace_reader]") {
   CHECK(sum > 0);
 }
 
-TEST_CASE("trace reader opens files", "[trace_reader]") {
+TEST_CASE("trace: the reader opens files", "[trace_reader]") {
   SECTION("plain") {
     TempFile f;
     f.write(kSmall);
@@ -468,7 +464,7 @@ TEST_CASE("trace reader opens files", "[trace_reader]") {
   }
 }
 
-TEST_CASE("trace reader gzip input", "[trace_reader]") {
+TEST_CASE("trace: gzip input", "[trace_reader]") {
   SECTION("one member") {
     TempFile f;
     f.write_gzip(kSmall);
@@ -520,7 +516,7 @@ TEST_CASE("trace reader gzip input", "[trace_reader]") {
   }
 }
 
-TEST_CASE("trace reader zstd input", "[trace_reader]") {
+TEST_CASE("trace: zstd input", "[trace_reader]") {
   SECTION("one frame") {
     TempFile f;
     f.write(zstd_frame(kSmall));
@@ -560,7 +556,7 @@ TEST_CASE("trace reader zstd input", "[trace_reader]") {
   }
 }
 
-TEST_CASE("trace reader reads standard input as '-'", "[trace_reader]") {
+TEST_CASE("trace: standard input as '-'", "[trace_reader]") {
   // A pipe on fd 0: not seekable, size unknown; gzip is recognised from the bytes read.
   TempFile f;
   f.write_gzip(kSmall);
@@ -593,3 +589,5 @@ TEST_CASE("trace reader reads standard input as '-'", "[trace_reader]") {
   CHECK(size == 0);
   CHECK(name == "<stdin>");
 }
+
+}  // namespace mmusim::test
