@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
-namespace mmusim_test {
+namespace mmusim::test {
 
 namespace {
 
@@ -644,4 +644,4 @@ const std::vector<std::string>& random_trace_kinds() { return kKinds; }
 
 RandomTrace generate_random_trace(const RandomTraceOptions& opts) { return Generator(opts).run(); }
 
-}  // namespace mmusim_test
+}  // namespace mmusim::test

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-namespace mmusim_test {
+namespace mmusim::test {
 
 struct RandomTraceOptions {
   uint64_t seed = 1;
@@ -66,4 +66,4 @@ const std::vector<std::string>& random_trace_kinds();
 
 RandomTrace generate_random_trace(const RandomTraceOptions& opts);
 
-}  // namespace mmusim_test
+}  // namespace mmusim::test

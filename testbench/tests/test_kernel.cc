@@ -39,7 +39,7 @@ uint64_t u(const RunResult& r, const char* key) { return r.stats.at(key).get<uin
 
 }  // namespace
 
-TEST_CASE("demand paging: storing once to each page of 256 MiB takes exactly 65536 demand-zero faults",
+TEST_CASE("kernel: demand paging, storing once to each page of 256 MiB, takes exactly 65536 demand-zero faults",
           "[kernel][demand]") {
   std::string trace = "1 mmap 0x10000000 256M rw\n";
   for (uint64_t i = 0; i < 65536; ++i) trace += fmt::format("1 store {:#x} {}\n", 0x10000000 + i * 4096, i);
@@ -60,7 +60,7 @@ TEST_CASE("demand paging: storing once to each page of 256 MiB takes exactly 655
   CHECK(u(r, "sim.accesses") == 65536);
 }
 
-TEST_CASE("fork then one write is exactly one COW copy, done in the handler's six steps", "[kernel][cow]") {
+TEST_CASE("kernel: fork then one write is exactly one COW copy, done in the handler's six steps", "[kernel][cow]") {
   const std::string trace =
       "1 mmap 0x10000 4K rw\n"
       "1 store 0x10000 5\n"
@@ -116,7 +116,7 @@ TEST_CASE("fork then one write is exactly one COW copy, done in the handler's si
   CHECK(u(r, "verify.loads_checked") == 2);
 }
 
-TEST_CASE("fork invalidates the parent's writable TLB entries: its next store faults", "[kernel][cow][tlb]") {
+TEST_CASE("kernel: fork invalidates the parent's writable TLB entries: its next store faults", "[kernel][cow][tlb]") {
   // Without the invalidation the parent's warm, writable TLB entry would let it
   // write the frame it now shares with the child, and the child would see it.
   const RunResult r = simulate(
@@ -132,7 +132,7 @@ TEST_CASE("fork invalidates the parent's writable TLB entries: its next store fa
   CHECK(u(r, "verify.mismatches") == 0);
 }
 
-TEST_CASE("a frame freed by exit is handed out again at once, with no stale translation", "[kernel][tlb]") {
+TEST_CASE("kernel: a frame freed by exit is handed out again at once, with no stale translation", "[kernel][tlb]") {
   Ppn freed = 0, reused = 0;
   const RunResult r = simulate(
       "1 mmap 0x30000 4K rw\n"
@@ -152,7 +152,7 @@ TEST_CASE("a frame freed by exit is handed out again at once, with no stale tran
   CHECK(u(r, "memory.frames_in_use") == 0);
 }
 
-TEST_CASE("munmap and mprotect remove or downgrade cached translations", "[kernel][tlb]") {
+TEST_CASE("kernel: munmap and mprotect remove or downgrade cached translations", "[kernel][tlb]") {
   const RunResult r = simulate(
       "1 mmap 0x40000 4K rw\n"
       "1 store 0x40000 5\n"
@@ -171,7 +171,7 @@ TEST_CASE("munmap and mprotect remove or downgrade cached translations", "[kerne
   CHECK(u(r, "verify.mismatches") == 0);
 }
 
-TEST_CASE("each fault's latency breakdown follows the configuration and adds up", "[kernel][timing]") {
+TEST_CASE("kernel: each fault's latency breakdown follows the configuration and adds up", "[kernel][timing]") {
   TempFile csv("", ".csv");
   const RunResult r = simulate(
       "1 mmap 0x10000 4K rw\n"
@@ -238,7 +238,7 @@ TEST_CASE("each fault's latency breakdown follows the configuration and adds up"
   CHECK(u(r, "faults.latency.demand_zero.p50") == std::stoull(rows[0][4]));
 }
 
-TEST_CASE("fork costs fork_base + fork_per_pte per PTE plus table traffic", "[kernel][timing]") {
+TEST_CASE("kernel: fork costs fork_base + fork_per_pte per PTE plus table traffic", "[kernel][timing]") {
   const std::string trace =
       "1 mmap 0x10000 12K rw\n"
       "1 store 0x10000 1\n"
@@ -257,7 +257,7 @@ TEST_CASE("fork costs fork_base + fork_per_pte per PTE plus table traffic", "[ke
   CHECK(u(r, "memory.bytes_copied") == 0);
 }
 
-TEST_CASE("eager fork copies every private page at fork time, timed at the copy bandwidth", "[kernel][timing]") {
+TEST_CASE("kernel: eager fork copies every private page at fork time, timed at the copy bandwidth", "[kernel][timing]") {
   const RunResult r = simulate(
       "1 mmap 0x10000 12K rw\n"
       "1 store 0x10000 1\n"
@@ -279,7 +279,7 @@ TEST_CASE("eager fork copies every private page at fork time, timed at the copy 
   CHECK(u(r, "memory.data_frames_peak") == 6);
 }
 
-TEST_CASE("a TLB hit costs the L1 latency and a data access, a miss adds the L2 and the walk", "[timing]") {
+TEST_CASE("mmu: a TLB hit costs the L1 latency and a data access, a miss adds the L2 and the walk", "[timing]") {
   const RunResult r = simulate(
       "1 mmap 0x10000 4K rw\n"
       "1 store 0x10000 1\n"
@@ -293,7 +293,7 @@ TEST_CASE("a TLB hit costs the L1 latency and a data access, a miss adds the L2 
   CHECK(u(r, "sim.cycles") == kTableFrame + (2 + 9 + 10) + kFirstTouchFault + (2 + 9 + 30 + 10) + 1000);
 }
 
-TEST_CASE("the invariant checker catches a wrong reference count and a mapped free frame", "[kernel][invariants]") {
+TEST_CASE("kernel: the invariant checker catches a wrong reference count and a mapped free frame", "[kernel][invariants]") {
   bool checked = false;
   const RunResult r = simulate(
       "1 mmap 0x10000 8K rw\n"
@@ -321,7 +321,7 @@ TEST_CASE("the invariant checker catches a wrong reference count and a mapped fr
   CHECK(u(r, "memory.frames_in_use") == 0);
 }
 
-TEST_CASE("a new process that cannot get its page-table root is killed for lack of memory", "[kernel][oom]") {
+TEST_CASE("kernel: a new process that cannot get its page-table root is killed for lack of memory", "[kernel][oom]") {
   // mem.size = 1M: 254 frames after the kernel's own; pid 1 takes all of them
   // (its root, two tables and 251 data pages).
   std::string trace = "1 mmap 0x100000 2M rw\n";

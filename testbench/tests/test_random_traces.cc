@@ -29,10 +29,10 @@
 #include "random_trace.h"
 
 using nlohmann::json;
-using mmusim_test::generate_random_trace;
-using mmusim_test::random_trace_kinds;
-using mmusim_test::RandomTrace;
-using mmusim_test::RandomTraceOptions;
+using mmusim::test::generate_random_trace;
+using mmusim::test::random_trace_kinds;
+using mmusim::test::RandomTrace;
+using mmusim::test::RandomTraceOptions;
 
 namespace {
 
