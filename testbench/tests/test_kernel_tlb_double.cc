@@ -56,7 +56,7 @@ constexpr Perms kRw{true, true, false};
 
 }  // namespace
 
-SCENARIO("kernel: TLB maintenance requested by faults and system calls on two CPUs", "[kernel][shootdown]") {
+TEST_CASE("kernel: TLB maintenance requested by faults and system calls on two CPUs", "[kernel][shootdown]") {
   GIVEN("process 1 with a written page, task 1 on CPU 0 and its thread 11 running on CPU 1") {
     TwoCpus m;
     Kernel& k = *m.kernel;
