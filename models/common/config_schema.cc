@@ -69,8 +69,8 @@ std::vector<ParamDecl> build_schema() {
   s.push_back(uint_param("cpu.count", 1, 1, 256, "CPUs",
                          "number of CPUs, each with its own L1/L2 TLB and page-walk cache"));
   s.push_back(uint_param("cpu.quantum", 100'000, 1, 1'000'000'000'000, "cycles",
-                         "global quantum of the tlm_quantumkeeper: how far a model may run "
-                         "ahead of the others before it synchronises"));
+                         "global quantum: how far the CPUs' clocks may run ahead of SystemC "
+                         "time before the trace player synchronises it"));
   s.push_back(enum_param("tlb.impl", "model", {"model", "rtl", "lockstep"},
                          "TLB implementation: model (the C++ TLB), rtl (the verilated RTL TLB) "
                          "or lockstep (both, with every lookup compared)"));
