@@ -394,6 +394,72 @@ def read_then_write(size, check_every=16, pid=1, base=FAULTS_BASE):
                     f"read-then-write: {format_size(size)}")
 
 
+# The phases of scripts/calibrate-src/shootbench.c. Run with cpu.count >= 2:
+# the process's main task runs on CPU 0; with `sibling`, a second thread is
+# created on CPU 1, touches the first page and stays there, current, so every
+# PTE the main task removes or write-protects interrupts CPU 1.
+
+def _sibling_lines(sibling, pid, tid, base):
+    if sibling:
+        yield f"{pid} thread {tid} cpu=1\n"
+        yield f"{tid} load {base:#x}\n"
+
+
+def shootdown_cow(size, sibling, parent=1, child=2, tid=3, base=FAULTS_BASE):
+    """The parent maps `size` bytes rw and stores to every page (demand-zero),
+    forks `child` (which does nothing until it exits at the end), [creates
+    the sibling thread,] and stores to every page again: one COW copy fault
+    each, which with the sibling also shoots down CPU 1."""
+    if size < PAGE or size % PAGE:
+        raise ValueError(f"size {size} is not a positive multiple of {PAGE}")
+    npages = size // PAGE
+
+    def lines():
+        yield (f"# mmusim trace: COW copy faults, {format_size(size)} ({npages} pages)"
+               f"{', a sibling thread on CPU 1' if sibling else ''}\n")
+        yield f"{parent} mmap {base:#x} {format_size(size)} rw\n"
+        for i in range(npages):
+            yield f"{parent} store {base + i * PAGE:#x} {i + 1}\n"
+        yield f"{parent} fork {child} cpu=0\n"
+        yield from _sibling_lines(sibling, parent, tid, base)
+        for i in range(npages):
+            yield f"{parent} store {base + i * PAGE:#x} {i + 2}\n"
+        if sibling:
+            yield f"{tid} exit\n"
+        yield f"{child} exit\n"
+        yield f"{parent} exit\n"
+
+    counts = {"demand_zero": npages, "cow_zero": 0, "cow_copy": npages, "cow_reuse": 0}
+    return Workload("shootdown-cow", lambda: _lines_to_chunks(lines()), 2 * npages + bool(sibling), counts,
+                    f"shootdown-cow: {format_size(size)}{', sibling' if sibling else ''}")
+
+
+def shootdown_munmap(size, sibling, pid=1, tid=3, base=FAULTS_BASE):
+    """A process maps `size` bytes rw, stores to every page, [creates the
+    sibling thread,] then unmaps the pages one munmap each (with the
+    sibling, each shoots down CPU 1)."""
+    if size < PAGE or size % PAGE:
+        raise ValueError(f"size {size} is not a positive multiple of {PAGE}")
+    npages = size // PAGE
+
+    def lines():
+        yield (f"# mmusim trace: munmap page by page, {format_size(size)} ({npages} pages)"
+               f"{', a sibling thread on CPU 1' if sibling else ''}\n")
+        yield f"{pid} mmap {base:#x} {format_size(size)} rw\n"
+        for i in range(npages):
+            yield f"{pid} store {base + i * PAGE:#x} {i + 1}\n"
+        yield from _sibling_lines(sibling, pid, tid, base)
+        for i in range(npages):
+            yield f"{pid} munmap {base + i * PAGE:#x} 4K\n"
+        if sibling:
+            yield f"{tid} exit\n"
+        yield f"{pid} exit\n"
+
+    counts = {"demand_zero": npages, "cow_zero": 0, "cow_copy": 0, "cow_reuse": 0}
+    return Workload("shootdown-munmap", lambda: _lines_to_chunks(lines()), npages + bool(sibling), counts,
+                    f"shootdown-munmap: {format_size(size)}{', sibling' if sibling else ''}")
+
+
 # --------------------------------------------------------------------------
 # output
 

@@ -177,6 +177,132 @@ class WhatToDo(unittest.TestCase):
                                          "other than the benchmark's own"), count)
 
 
+def shootbench_run(pages=1000, cow=(20000.0, 24000.0), munmap=(3000.0, 7000.0), lost_per_page=2000.0,
+                   idle_rate=0.001, spun=1e9, oncpu=1.0, tlb=(0, 1000, 0, 1000), cal=(3, 5, 2, 4)):
+    """One shootbench JSON output: the four phases (alone, sibling) with the
+    given ns per page; the sibling loses lost_per_page a shootdown on top
+    of idle_rate * spun; interrupt deltas (cow alone, cow sibling, munmap
+    alone, munmap sibling) for the TLB and CAL rows."""
+    def phase(ns, i, sibling):
+        lost = lost_per_page * pages + idle_rate * spun if sibling else 0
+        return {"ns_per_page": ns, "minflt": pages if i < 2 else 0, "lost_ns": lost,
+                "spun_ns": spun if sibling else 0, "oncpu_ns": oncpu * spun if sibling else 0,
+                "tlb_irqs": tlb[i], "cal_irqs": cal[i]}
+    return {"cpus": [0, 1], "online_cpus": 2, "pages": pages, "threshold_ns": 300, "idle_lost_per_ns": idle_rate,
+            "phases": {"cow_alone": phase(cow[0], 0, False), "cow_sibling": phase(cow[1], 1, True),
+                       "munmap_alone": phase(munmap[0], 2, False), "munmap_sibling": phase(munmap[1], 3, True)}}
+
+
+def with_shootdown(m, **kw):
+    """The recorded measurements plus a shootdown part consistent with
+    mmusim's default IPI costs at the recorded clock: the sibling loses
+    ipi_handler + tlb_flush (5700 + 1387 cycles) a shootdown, the initiator
+    waits ipi_send + ipi_latency + that (11687 cycles) more than alone."""
+    freq = round(m["clock_mhz"])  # the clock the fit converts at
+    target = (5700 + 1387) * 1000 / freq
+    extra = (600 + 4000 + 5700 + 1387) * 1000 / freq
+    cow_alone = m["faults"]["cow_copy"]["ns_per_page"]
+    args = dict(pages=m["fault_pages"], cow=(cow_alone, cow_alone + extra), munmap=(1500.0, 1500.0 + extra),
+                lost_per_page=target)
+    args.update(kw)
+    m = dict(m)
+    m["shootdown"] = cal.summarize_shootdown([shootbench_run(**args), shootbench_run(**args)])
+    return m
+
+
+class ShootdownFit(unittest.TestCase):
+    def test_summary(self):
+        runs = [shootbench_run(lost_per_page=2000.0, oncpu=0.95), shootbench_run(lost_per_page=3000.0, oncpu=0.97),
+                shootbench_run(lost_per_page=9000.0, oncpu=0.5)]
+        sd = cal.summarize_shootdown(runs)
+        self.assertAlmostEqual(sd["target_ns"], 3000.0)       # median of the three runs' losses
+        self.assertAlmostEqual(sd["sibling_on_cpu"], 0.95)
+        self.assertEqual(sd["irq_row"], "TLB")
+        self.assertEqual(sd["irqs"], {"cow_sibling": 1000, "munmap_sibling": 1000})
+        self.assertEqual((sd["cow_alone_ns"], sd["cow_sibling_ns"]), (20000.0, 24000.0))
+
+    def test_summary_falls_back_to_cal_then_none(self):
+        sd = cal.summarize_shootdown([shootbench_run(tlb=(0, 0, 0, 0))])
+        self.assertEqual((sd["irq_row"], sd["irqs"]), ("CAL", {"cow_sibling": 2, "munmap_sibling": 2}))
+        sd = cal.summarize_shootdown([shootbench_run(tlb=(-1, -1, -1, -1), cal=(0, 0, 0, 0))])
+        self.assertEqual((sd["irq_row"], sd["irqs"]), (None, None))
+
+    def test_exact_parameters(self):
+        # 2000 MHz: 2 cycles a ns. Target 3000 ns = 6000 cycles, less tlb_flush 1000: handler 5000.
+        # Extra: COW 6000 ns, munmap 5000 ns, mean 11000 cycles, less 5000 + 1000: 5000 split 600:4000.
+        sd = cal.summarize_shootdown([shootbench_run(cow=(10000.0, 16000.0), munmap=(2000.0, 7000.0),
+                                                     lost_per_page=3000.0)])
+        params, _ = cal.fit_shootdown(sd, lambda ns: ns * 2, 1000)
+        self.assertEqual(params, {"kernel.ipi_send": 652, "kernel.ipi_latency": 4348, "kernel.ipi_handler": 5000})
+
+    def test_never_negative(self):
+        sd = cal.summarize_shootdown([shootbench_run(cow=(10000.0, 10100.0), munmap=(2000.0, 2000.0),
+                                                     lost_per_page=100.0)])
+        params, _ = cal.fit_shootdown(sd, lambda ns: ns * 2, 1000)
+        self.assertEqual(params, {"kernel.ipi_send": 0, "kernel.ipi_latency": 0, "kernel.ipi_handler": 0})
+
+    def test_defaults_recovered(self):
+        """Measurements made to match mmusim's default IPI costs fit back to them."""
+        p = cal.fit(with_shootdown(measurements()), mem_latency=100, syscall=650)["params"]
+        self.assertEqual({k: v for k, v in p.items() if "ipi" in k},
+                         {"kernel.ipi_send": 600, "kernel.ipi_latency": 4000, "kernel.ipi_handler": 5700})
+        self.assertEqual({k: v for k, v in p.items() if "ipi" not in k}, EXPECTED)
+
+    def test_one_cpu_host_keeps_defaults(self):
+        m = dict(measurements())
+        m["shootdown"] = {"skipped": "this process may run on 1 CPU; a shootdown needs two"}
+        r = cal.fit(m, mem_latency=100, syscall=650)
+        self.assertEqual(r["params"], EXPECTED)
+        self.assertIn("# kernel.ipi_* not fitted (mmusim defaults): this process may run on 1 CPU",
+                      cal.preset_text(m, r))
+
+
+class Shootbench(unittest.TestCase):
+    """shootbench itself, built and run small: what it reports, not how fast."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.exe = cal.build_bench(cls.tmp.name, "shootbench", ["-pthread", "-Werror", "-Wextra"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_one_cpu_is_told(self):
+        proc = subprocess.run(["taskset", "-c", "0", self.exe, "--pages", "16"], capture_output=True, text=True)
+        self.assertEqual(proc.returncode, cal.SHOOTBENCH_ONE_CPU, proc.stderr)
+        self.assertIn("may run on 1 CPU; a shootdown needs two", proc.stderr)
+        self.assertEqual(proc.stdout, "")
+
+    def test_bad_usage(self):
+        proc = subprocess.run([self.exe, "--pages", "0"], capture_output=True, text=True)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("--pages and --threshold-ns must be positive", proc.stderr)
+
+    @unittest.skipIf(len(os.sched_getaffinity(0)) < 2, "needs two CPUs")
+    def test_phases(self):
+        pages = 64
+        d = json.loads(subprocess.run([self.exe, "--pages", str(pages)], check=True, capture_output=True,
+                                      text=True).stdout)
+        self.assertEqual(d["pages"], pages)
+        self.assertNotEqual(d["cpus"][0], d["cpus"][1])
+        ph = d["phases"]
+        self.assertEqual(sorted(ph), ["cow_alone", "cow_sibling", "munmap_alone", "munmap_sibling"])
+        for k in ("cow_alone", "cow_sibling"):  # one COW fault a page (and perhaps one of the stack)
+            self.assertGreaterEqual(ph[k]["minflt"], pages, k)
+            self.assertLessEqual(ph[k]["minflt"], pages + 2, k)
+        for k in ("munmap_alone", "munmap_sibling"):
+            self.assertEqual(ph[k]["minflt"], 0, k)
+        for k, v in ph.items():
+            self.assertGreater(v["ns_per_page"], 0, k)
+            sibling = k.endswith("sibling")
+            self.assertEqual(v["spun_ns"] > 0, sibling, k)
+            self.assertLessEqual(v["oncpu_ns"], v["spun_ns"] * 1.01 + 1e5, k)
+        sd = cal.summarize_shootdown([d])
+        self.assertGreaterEqual(sd["target_ns"], 0)
+
+
 class EndToEnd(unittest.TestCase):
     def calibrate(self, measurements_file, *args):
         with tempfile.TemporaryDirectory() as tmp:
@@ -203,7 +329,7 @@ class EndToEnd(unittest.TestCase):
             last = proc.stdout.splitlines()[-1]
             self.assertTrue(last.startswith("calibration: FAIL (tolerance 25%): "), last)
             # every failing row of the table is named in the last line
-            failing = [line[:30].strip() for line in proc.stdout.splitlines() if line.endswith("  FAIL")]
+            failing = [line[:36].strip() for line in proc.stdout.splitlines() if line.endswith("  FAIL")]
             self.assertIn("write after read (cow_zero)", failing)
             for name in failing:
                 self.assertIn(name, last)
@@ -212,6 +338,68 @@ class EndToEnd(unittest.TestCase):
             proc, _ = self.calibrate(path, "--no-check")
             self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
             self.assertIn("calibration: FAIL", proc.stdout.splitlines()[-1])
+
+
+def small(m, pages=1024):
+    """The recorded measurements cut down for a quick end-to-end check: the
+    faults over `pages` pages (per-page figures unchanged), the forks up to
+    64 MiB."""
+    m = json.loads(json.dumps(m))
+    m["fault_pages"] = pages
+    for f in m["faults"].values():
+        f["minflt_net"] = pages
+    m["faults"]["cow_zero"]["minflt_net"] = pages
+    m["fork"] = [x for x in m["fork"] if x["bytes"] <= 64 << 20]
+    return m
+
+
+class ShootdownEndToEnd(unittest.TestCase):
+    """The check with a shootdown part (on small() measurements: quick)."""
+
+    def calibrate(self, m, *args):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "m.json")
+            with open(path, "w") as f:
+                json.dump(m, f)
+            return EndToEnd.calibrate(self, path, *args)
+
+    def rows(self, stdout):
+        return {line[:36].strip(): line[36:].split() for line in stdout.splitlines() if len(line) > 36}
+
+    def test_pass_with_exact_ipi_counts(self):
+        pages = small(measurements())["fault_pages"]
+        proc, preset = self.calibrate(with_shootdown(small(measurements()), tlb=(0, pages, 0, pages)))
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertEqual(proc.stdout.splitlines()[-1], "calibration: PASS (tolerance 25%)")
+        rows = self.rows(proc.stdout)
+        for name in ("COW fault, sibling on another CPU", "munmap, sibling: extra over alone",
+                     "sibling's loss per shootdown"):
+            self.assertEqual(rows[name][-1], "PASS", proc.stdout)
+        # one shootdown IPI a page in each phase, on the host and in mmusim
+        self.assertEqual(rows["shootdown IPIs, COW fault"], [str(pages), str(pages), "PASS"])
+        self.assertEqual(rows["shootdown IPIs, munmap"], [str(pages), str(pages), "PASS"])
+        self.assertIn("ipi_send = 600\nipi_latency = 4000\nipi_handler = 5700\n", preset)
+
+    def test_ipi_count_differs(self):
+        pages = small(measurements())["fault_pages"]
+        proc, _ = self.calibrate(with_shootdown(small(measurements()), tlb=(0, pages - 3, 0, pages)))
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        self.assertEqual(self.rows(proc.stdout)["shootdown IPIs, COW fault"], [str(pages - 3), str(pages), "FAIL"])
+        self.assertIn(f"shootdown IPIs, COW fault {pages - 3} (mmusim {pages}): Linux sent the sibling's CPU a "
+                      "different number of shootdowns", proc.stdout.splitlines()[-1])
+
+    def test_uncounted_interrupts_are_not_checked(self):
+        proc, _ = self.calibrate(with_shootdown(small(measurements()), tlb=(-1,) * 4, cal=(0,) * 4))
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertEqual(self.rows(proc.stdout)["shootdown IPIs, COW fault"][:3], ["not", "counted", "1024"])
+
+    def test_busy_host(self):
+        pages = small(measurements())["fault_pages"]
+        proc, _ = self.calibrate(with_shootdown(small(measurements()), oncpu=0.3, tlb=(0, pages, 0, pages)))
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        last = proc.stdout.splitlines()[-1]
+        self.assertIn("the sibling thread ran 30% of the time: the sibling thread was not on its CPU", last)
+        self.assertIn("rerun on an idle host", last)
 
 
 if __name__ == "__main__":
