@@ -1,9 +1,9 @@
 """Running mmusim from the scripts: find the binary, read its configuration,
 run it on a trace and load the statistics it writes.
 
-Shared by scripts/sweep, calibrate, bench, bench-tlb and study-write-fraction
-(trace generators are in mmusim_traces.py). Standard library only; Python
-3.11 or later (tomllib).
+Shared by scripts/sweep, calibrate, bench, bench-tlb, study-write-fraction and
+study-snapshot (trace generators are in mmusim_traces.py). Standard library
+only; Python 3.11 or later (tomllib).
 
   find_binary(path=None)             the mmusim to run (default build/mmusim)
   load_config(binary, args=())       `mmusim ARGS --print-config` as {"mem.latency": 100, ...}

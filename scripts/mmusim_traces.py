@@ -14,6 +14,10 @@ Workloads:
                   faults); optionally forks a child that stores to a fraction
                   of the pages (COW copies) or execs; both exit.
   write-fraction  faults with a fork: the tutorial's write-heavy study.
+  snapshot        a snapshotting server (trace format 1.1): T threads on T CPUs
+                  populate a region, the main thread forks a child that streams
+                  it (as Redis BGSAVE does) while the threads write a fraction
+                  of their pages (COW copies, each one a TLB shootdown).
 """
 
 import gzip
@@ -335,6 +339,132 @@ def write_fraction(size, fraction, check_every=16):
     child writes `fraction` of the pages, the child exits, the parent exits."""
     w = faults(size, fork=True, child_writes=fraction, check_every=check_every)
     w.name = "write-fraction"
+    return w
+
+
+# --------------------------------------------------------------------------
+# snapshot: a multithreaded server that forks a snapshot child (trace format 1.1)
+
+SNAPSHOT_CHILD = 1000  # the snapshot child's pid (server threads are tasks 1..T)
+
+
+def snapshot_server(size, cpus, write_fraction=0.5, threads=None, check_every=16, base=FAULTS_BASE):
+    """A snapshotting server, as Redis BGSAVE: for cpu.count = `cpus`.
+
+    Task 1 maps `size` bytes rw and creates threads 2..T (T = `threads`,
+    default `cpus`), thread k on CPU k-1 (`cpu=K`). Each thread owns a
+    contiguous share of the pages (the first size/4K mod T threads one page
+    more) and stores once to each (a demand-zero fault each), the threads
+    interleaved page by page. Task 1 then forks the snapshot child
+    (SNAPSHOT_CHILD, on CPU 0 beside task 1), which loads every page once in
+    order, expecting the value from before the fork, and exits. Meanwhile
+    each thread stores a new value to a fraction `write_fraction` of its
+    share (evenly spread): every such store is a COW copy, since the child
+    still maps the page, and its TLB shootdown interrupts the other CPUs.
+
+    The snapshot phase runs in rounds, one per page thread 1 writes: the
+    child loads its next chunk of pages (the pages spread evenly over the
+    rounds), threads 2..T store to their next page, then thread 1 does. So
+    during threads 2..T's faults CPU 0 runs the child, not the server's
+    address space: with kernel.shootdown = running it is not interrupted
+    but flushed when it next switches back to thread 1 (one deferred flush
+    per round); with `all` it gets an IPI like every other CPU.
+
+    After the child exits every thread loads every `check_every`-th page of
+    its share back (expect= its current value) and exits, thread 1 last.
+
+    The Workload's `shootdown` maps each kernel.shootdown policy to the
+    shootdown.* counts the trace is built for (fork's flush of the parent
+    plus one shootdown per COW copy), `pages_written` is the number of COW
+    copies and `per_thread` the pages each thread writes."""
+    if size < PAGE or size % PAGE:
+        raise ValueError(f"size {size} is not a positive multiple of {PAGE}")
+    if cpus < 1:
+        raise ValueError("cpus must be >= 1")
+    T = cpus if threads is None else threads
+    if not 1 <= T <= cpus:
+        raise ValueError(f"threads {T} must be between 1 and cpus ({cpus})")
+    npages = size // PAGE
+    if npages < T:
+        raise ValueError(f"size {format_size(size)} has {npages} pages, fewer than the {T} threads")
+    if check_every < 0:
+        raise ValueError("check_every must be >= 0")
+    C = SNAPSHOT_CHILD
+    # thread k (1-based) owns pages first[k-1] .. first[k-1] + share[k-1] - 1
+    share = [npages // T + (1 if k < npages % T else 0) for k in range(T)]
+    first = [sum(share[:k]) for k in range(T)]
+    written = [[first[k] + i for i in spread(share[k], fraction_count(share[k], write_fraction))]
+               for k in range(T)]
+    rounds = len(written[0])  # thread 1 has the largest share, so writes the most pages
+
+    def va(i):
+        # vary the offset inside the page (word-aligned), as faults() does
+        return base + i * PAGE + ((i * 24) % PAGE)
+
+    def v_old(i):
+        return i + 1
+
+    def v_new(i):
+        return 0x300000000 + i
+
+    def lines():
+        yield (f"# mmusim trace 1.1: snapshot server, {format_size(size)} ({npages} pages), {T} threads on "
+               f"{cpus} CPUs, fork a snapshot child that reads every page while the threads write "
+               f"{write_fraction:g} of theirs ({sum(map(len, written))} COW copies)\n")
+        yield f"1 mmap {base:#x} {format_size(size)} rw\n"
+        for t in range(2, T + 1):
+            yield f"1 thread {t} cpu={t - 1}\n"
+        for i in range(share[0]):
+            for k in range(T):
+                if i < share[k]:
+                    p = first[k] + i
+                    yield f"{k + 1} store {va(p):#x} {v_old(p)}\n"
+        yield f"1 fork {C} cpu=0\n"
+        for r in range(rounds):
+            for p in range(npages * r // rounds, npages * (r + 1) // rounds):
+                yield f"{C} load {va(p):#x} expect={v_old(p)}\n"
+            for k in list(range(1, T)) + [0]:
+                if r < len(written[k]):
+                    p = written[k][r]
+                    yield f"{k + 1} store {va(p):#x} {v_new(p)}\n"
+        if not rounds:
+            for p in range(npages):
+                yield f"{C} load {va(p):#x} expect={v_old(p)}\n"
+        yield f"{C} exit\n"
+        if check_every:
+            done = [set(w) for w in written]
+            for k in range(T):
+                for p in range(first[k], first[k] + share[k], check_every):
+                    yield f"{k + 1} load {va(p):#x} expect={v_new(p) if p in done[k] else v_old(p)}\n"
+        for t in range(T, 0, -1):
+            yield f"{t} exit\n"
+
+    cow = sum(map(len, written))
+    accesses = 2 * npages + cow + (sum(len(range(0, s, check_every)) for s in share) if check_every else 0)
+    counts = {"demand_zero": npages, "cow_zero": 0, "cow_copy": cow, "cow_reuse": 0, "spurious": 0}
+    # fork write-protects the parent while every thread runs it: one
+    # shootdown, T-1 IPIs. Thread 1's COW copies interrupt the T-1 others
+    # under both policies; a COW copy by thread k > 1 finds CPU 0 running
+    # the child: `running` interrupts T-2 CPUs and defers CPU 0's flush (one
+    # deferred flush per round in which such a copy happened), `all` T-1.
+    others = cow - len(written[0])
+    deferred_rounds = max((len(w) for w in written[1:]), default=0)
+    fork_ipis = T - 1
+    if T == 1:
+        shootdown = {p: {"count": 0, "ipis": 0, "deferred": 0} for p in ("running", "all")}
+    else:
+        shootdown = {
+            "running": {"count": 1 + cow, "ipis": fork_ipis + len(written[0]) * (T - 1) + others * (T - 2),
+                        "deferred": deferred_rounds},
+            "all": {"count": 1 + cow, "ipis": fork_ipis + cow * (T - 1), "deferred": 0},
+        }
+    w = Workload("snapshot", lambda: _lines_to_chunks(lines()), accesses, counts,
+                 f"snapshot: {format_size(size)}, {T} threads on {cpus} CPUs, writes {write_fraction:g}")
+    w.cpus = cpus
+    w.threads = T
+    w.pages_written = cow
+    w.per_thread = [len(x) for x in written]
+    w.shootdown = shootdown
     return w
 
 

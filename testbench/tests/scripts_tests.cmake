@@ -3,9 +3,11 @@
 # scripts/sweep (run, merge, resume, failed points, Slurm scripts run through a
 # stand-in sbatch, output directories with spaces and shell metacharacters),
 # scripts/plot (every subcommand writes a PNG and an SVG, or the one file -o
-# NAME.png or NAME.svg names) and scripts/study-write-fraction (at 4 MiB: cow
-# copies f x N bytes, eager N). Each takes a few seconds and none depends on
-# timing.
+# NAME.png or NAME.svg names), scripts/study-write-fraction (at 4 MiB: cow
+# copies f x N bytes, eager N) and scripts/study-snapshot with its generator
+# (at 256 KiB on 1, 2 and 4 CPUs: exact COW, IPI and deferred-flush counts
+# under both shootdown policies). Each takes a few seconds and none depends
+# on timing beyond which policy is slower.
 # Included from testbench/tests/CMakeLists.txt:
 #   include(${CMAKE_CURRENT_SOURCE_DIR}/scripts_tests.cmake)
 # Debian's Python (3.11: tomllib; python3-matplotlib), as the scripts' #! lines.
@@ -18,5 +20,8 @@ add_test(NAME scripts.plot
 add_test(NAME scripts.study_write_fraction
          COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/tests/test_study_write_fraction.py
                  $<TARGET_FILE:mmusim>)
-set_tests_properties(scripts.tools scripts.sweep scripts.plot scripts.study_write_fraction
+add_test(NAME scripts.study_snapshot
+         COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/tests/test_study_snapshot.py
+                 $<TARGET_FILE:mmusim>)
+set_tests_properties(scripts.tools scripts.sweep scripts.plot scripts.study_write_fraction scripts.study_snapshot
                      PROPERTIES LABELS "scripts;no-sanitizer" TIMEOUT 300)
