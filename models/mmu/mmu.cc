@@ -11,11 +11,20 @@ PagingMode parse_mode(const std::string& s) { return s == "sv48" ? PagingMode::S
 
 }  // namespace
 
-std::unique_ptr<Tlb> make_tlb(const Config& cfg, const std::string& level) {
+TlbParams tlb_params(const Config& cfg, const std::string& level) {
   const std::string k = "tlb." + level + ".";
-  return std::make_unique<Tlb>(level, unsigned(cfg.u64(k + "entries")), unsigned(cfg.u64(k + "ways")),
-                               cfg.u64(k + "latency"), parse_policy(cfg.str(k + "policy")),
-                               cfg.u64("tlb.seed") + (level == "l2" ? 1 : 0));
+  TlbParams p;
+  p.name = level;
+  p.entries = unsigned(cfg.u64(k + "entries"));
+  p.ways = unsigned(cfg.u64(k + "ways"));
+  p.latency = cfg.u64(k + "latency");
+  p.policy = parse_policy(cfg.str(k + "policy"));
+  p.seed = cfg.u64("tlb.seed") + (level == "l2" ? 1 : 0);
+  return p;
+}
+
+std::unique_ptr<Tlb> make_tlb(const Config& cfg, const std::string& level) {
+  return std::make_unique<Tlb>(tlb_params(cfg, level));
 }
 
 Mmu::Mmu(sc_core::sc_module_name name, const Config& cfg, const Clock& clock)

@@ -21,8 +21,11 @@ namespace mmusim {
 
 class Config;
 class Tlb;
+struct TlbParams;
 
-// The C++ TLB of one level ("l1" or "l2") as tlb.<level>.* configure it.
+// The parameters tlb.<level>.* give the C++ TLB of one level ("l1" or "l2").
+TlbParams tlb_params(const Config& cfg, const std::string& level);
+// The C++ TLB of one level as tlb.<level>.* configure it.
 std::unique_ptr<Tlb> make_tlb(const Config& cfg, const std::string& level);
 
 struct MmuStats {
