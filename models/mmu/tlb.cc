@@ -208,7 +208,7 @@ const TlbEntry* Tlb::lookup(Vpn vpn, Asid asid) {
   return nullptr;
 }
 
-void Tlb::fill(const TlbEntry& e) {
+bool Tlb::fill(const TlbEntry& e) {
   if (e.level > kMaxLevel)
     throw std::invalid_argument("TLB '" + name_ + "': page level " + std::to_string(e.level) +
                                 " out of range 0..3");
@@ -221,13 +221,14 @@ void Tlb::fill(const TlbEntry& e) {
         (s.entry.asid == e.asid || (s.entry.global() && e.global()))) {
       s.entry = e;
       touch(set, w);
-      return;
+      return false;
     }
   }
   // 2./3. Lowest invalid way, else the policy's victim.
   const unsigned way = choose_victim(set);
   Slot& s = at(set, way);
-  if (s.valid) {
+  const bool evicted = s.valid;
+  if (evicted) {
     ++stats_.evictions;
     --level_count_[s.entry.level];
     if (policy_ == ReplacementPolicy::Fifo) fifo_next_[set] = (way + 1) % ways_;
@@ -237,6 +238,7 @@ void Tlb::fill(const TlbEntry& e) {
   s.valid = true;
   ++level_count_[e.level];
   touch(set, way);
+  return evicted;
 }
 
 void Tlb::drop(Slot& s) {

@@ -35,7 +35,7 @@ class Tlb final : public TlbModel {
   explicit Tlb(const TlbParams& p);
 
   const TlbEntry* lookup(Vpn vpn, Asid asid) override;
-  void fill(const TlbEntry& e) override;
+  bool fill(const TlbEntry& e) override;
   void invalidate_all() override;
   void invalidate_asid(Asid asid) override;
   void invalidate_page(Vpn vpn) override;

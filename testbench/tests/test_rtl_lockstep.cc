@@ -56,13 +56,14 @@ class FaultyTlb final : public RtlTlb {
     }
     return e;
   }
-  void fill(const TlbEntry& e) override {
+  bool fill(const TlbEntry& e) override {
     inner_->fill(e);
     fill_ = inner_->last_fill();
     if (fault_ == Fault::WrongVictim && fill_.evict && ++evictions_ >= at_ && !fired_) {
       fired_ = true;
       fill_.way = (fill_.way + 1) % inner_->ways();
     }
+    return fill_.evict;
   }
   void invalidate_all() override { inner_->invalidate_all(); }
   void invalidate_asid(Asid a) override { inner_->invalidate_asid(a); }
@@ -113,7 +114,7 @@ class WrongPpnTlb final : public TlbModel {
     }
     return e;
   }
-  void fill(const TlbEntry& e) override { inner_->fill(e); }
+  bool fill(const TlbEntry& e) override { return inner_->fill(e); }
   void invalidate_all() override { inner_->invalidate_all(); }
   void invalidate_asid(Asid a) override { inner_->invalidate_asid(a); }
   void invalidate_page(Vpn v) override { inner_->invalidate_page(v); }
