@@ -32,7 +32,7 @@ const StatsRegistry& stats_registry() {
         {"sim.wall_seconds", "seconds", "host time of the run"},
         {"sim.accesses_per_second", "accesses/s", "host speed: sim.accesses / sim.wall_seconds"},
         {"lockstep.lookups", "lookups", "L1 lookups compared between the C++ and the RTL TLB (--tlb lockstep)"},
-        {"lockstep.divergences", "lookups", "compared operations where the RTL TLB differed (--tlb lockstep)"},
+        {"lockstep.divergences", "operations", "compared operations where the RTL TLB differed (--tlb lockstep)"},
         {"verify.invariant_failures", "checks", "1 if a kernel invariant check failed, else 0"},
     });
     return r;
