@@ -95,11 +95,11 @@ const TlbEntry* LockstepTlb::lookup(Vpn vpn, Asid asid) {
   return r;
 }
 
-void LockstepTlb::fill(const TlbEntry& e) {
+bool LockstepTlb::fill(const TlbEntry& e) {
   ++ops_;
-  ref_->fill(e);
+  const bool evicted = ref_->fill(e);
   dut_->fill(e);
-  if (!checking() || !ref_tlb_ || !dut_rtl_) return;
+  if (!checking() || !ref_tlb_ || !dut_rtl_) return evicted;
   // The slot the reference wrote holds exactly e.
   const unsigned set = ref_tlb_->set_of(e.vpn, e.level);
   unsigned way = ref_tlb_->ways();
@@ -117,6 +117,7 @@ void LockstepTlb::fill(const TlbEntry& e) {
   } else {
     check_rtl_assertions("fill");
   }
+  return evicted;
 }
 
 std::string LockstepTlb::invalidation_text(InvKind kind, Vpn vpn, Asid asid) {

@@ -33,7 +33,7 @@ class LockstepTlb final : public TlbModel {
   ~LockstepTlb() override;
 
   const TlbEntry* lookup(Vpn vpn, Asid asid) override;
-  void fill(const TlbEntry& e) override;
+  bool fill(const TlbEntry& e) override;  // the reference's answer
   void invalidate_all() override;
   void invalidate_asid(Asid asid) override;
   void invalidate_page(Vpn vpn) override;

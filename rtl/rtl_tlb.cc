@@ -122,7 +122,7 @@ class RtlTlbImpl final : public RtlTlb {
     return &out_;
   }
 
-  void fill(const TlbEntry& e) override {
+  bool fill(const TlbEntry& e) override {
     V& m = *m_;
     m.fill_vpn_i = e.vpn & mask(kVpnWidth);
     m.fill_ppn_i = e.ppn & mask(kPpnWidth);
@@ -134,6 +134,7 @@ class RtlTlbImpl final : public RtlTlb {
     fill_.way = m.fill_way_o;
     fill_.update = m.fill_update_o;
     fill_.evict = m.fill_evict_o;
+    return fill_.evict;
   }
 
   void invalidate_all() override { invalidate(kInvAll, 0, 0); }

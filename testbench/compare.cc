@@ -11,6 +11,8 @@
 #include "common/config.h"
 #include "common/error.h"
 #include "common/output_file.h"
+#include "common/stats_registry.h"
+#include "kernel/fault.h"
 #include "run.h"
 
 namespace mmusim {
@@ -90,16 +92,18 @@ int run_compare(const Config& cfg, const RunOptions& base, const std::string& st
   return std::max(rc_eager, rc_cow);
 }
 
-std::string format_comparison(const StatsJson& e, const StatsJson& c) {
-  auto u = [](const StatsJson& s, const std::string& k) { return s.value(k, uint64_t{0}); };
+std::string format_comparison(const StatsJson& eager, const StatsJson& cow) {
+  const StatsView e(eager, stats_registry()), c(cow, stats_registry());
+  auto u = [](const StatsView& s, const std::string& k) { return s.u64(k); };
   // Cycles spent in write faults on pages that exist (the deferred copy work).
-  auto write_faults = [&](const StatsJson& s) {
+  auto write_faults = [&](const StatsView& s) {
     double cycles = 0;
     uint64_t n = 0;
-    for (const char* k : {"cow_copy", "cow_reuse", "cow_zero"}) {
-      const std::string p = std::string("faults.latency.") + k;
-      cycles += s.value(p + ".mean", 0.0) * double(u(s, p + ".count"));
-      n += u(s, p + ".count");
+    for (const auto& kind : kFaultKindNames) {
+      if (!is_cow_write(kind.value)) continue;
+      const std::string p = fmt::format("faults.latency.{}.", kind.name);
+      cycles += s.real(p + "mean") * double(u(s, p + "count"));
+      n += u(s, p + "count");
     }
     return std::make_pair(uint64_t(cycles + 0.5), n);
   };

@@ -15,6 +15,7 @@
 #include "common/config.h"
 #include "common/error.h"
 #include "common/output_file.h"
+#include "common/stats_registry.h"
 #include "compare.h"
 #include "rtl_tlb.h"
 #include "run.h"
@@ -80,7 +81,7 @@ int sc_main(int argc, char* argv[]) {
   std::string config_file, stats_file, faults_file, vcd_file, check_file, trace;
   std::vector<std::string> sets;
   std::string fork_policy, tlb_impl;
-  bool compare = false, quiet = false, print_config = false, check_each_step = false;
+  bool compare = false, quiet = false, print_config = false, list_stats = false, check_each_step = false;
   // Every argument is named for what it takes (CLI11 says TEXT or UINT otherwise).
   app.add_option("-c,--config", config_file, "TOML configuration file")->type_name("FILE");
   app.add_option("--set", sets, "override one configuration key (repeatable, after --config)")
@@ -111,6 +112,8 @@ int sc_main(int argc, char* argv[]) {
   app.add_flag("--compare", compare, "run the trace under eager copy and copy-on-write and compare them");
   app.add_flag("-q,--quiet", quiet, "no summary and no progress on the terminal");
   app.add_flag("--print-config", print_config, "print the effective configuration with descriptions and exit");
+  app.add_flag("--list-stats", list_stats,
+               "print every statistic --stats writes, with its unit and description, and exit");
   app.add_option("--check-stats", check_file,
                  "compare the statistics with an expected JSON FILE (exit 1 on a difference)")
       ->type_name("FILE");
@@ -118,13 +121,19 @@ int sc_main(int argc, char* argv[]) {
   // The name TRACE says it all: no type after it.
   app.add_option("TRACE", trace, "trace file (plain, .gz or .zst; - for standard input)")->type_name("");
   app.footer("Exit status: 0 ok, 1 a verification failed, 2 bad usage, configuration or trace.\n"
-             "Configuration keys: mmusim --print-config");
+             "Configuration keys: mmusim --print-config\n"
+             "Statistics: mmusim --list-stats");
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : kExitBadInput;
+  }
+
+  if (list_stats) {
+    std::cout << stats_registry().list();
+    return 0;
   }
 
   try {

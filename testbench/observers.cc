@@ -4,6 +4,7 @@
 #include <fmt/ostream.h>
 
 #include <cstdio>
+#include <iterator>
 
 #include "cpu/trace_reader.h"
 #include "top.h"
@@ -19,8 +20,14 @@ void FaultCsv::fault(const FaultRecord& r) {
              b.trap_exit, r.cpu, b.shootdown);
 }
 
+std::string Timeline::header() {
+  std::string h = "cycle,frames_in_use,data_frames,pt_frames,shared_frames,processes,faults";
+  for (const auto& kind : kFaultKindNames) h += std::string(",") + kind.name;
+  return h + ",bytes_copied";
+}
+
 Timeline::Timeline(const std::string& path, Cycles interval) : file_(path), interval_(interval) {
-  file_.out() << kHeader << "\n";
+  file_.out() << header() << "\n";
 }
 
 void Timeline::maybe_sample(const Top& top) {
@@ -35,9 +42,12 @@ void Timeline::sample(const Top& top, Cycles now) {
   const KernelStats& k = top.kernel.stats();
   uint64_t faults = 0;
   for (uint64_t n : k.faults) faults += n;
-  fmt::print(file_.out(), "{},{},{},{},{},{},{},{},{},{},{},{},{}\n", now, f.in_use, f.data_in_use, f.pt_in_use,
-             f.shared, top.kernel.live_processes(), faults, k.faults[0], k.faults[1], k.faults[2], k.faults[3],
-             k.faults[4], k.bytes_copied);
+  fmt::memory_buffer row;
+  fmt::format_to(std::back_inserter(row), "{},{},{},{},{},{},{}", now, f.in_use, f.data_in_use, f.pt_in_use, f.shared,
+                 top.kernel.live_processes(), faults);
+  for (uint64_t n : k.faults) fmt::format_to(std::back_inserter(row), ",{}", n);
+  fmt::format_to(std::back_inserter(row), ",{}\n", k.bytes_copied);
+  file_.out().write(row.data(), std::streamsize(row.size()));
 }
 
 ModelWaves::ModelWaves(const std::string& path, const Clock& clock, size_t cpus)
@@ -52,6 +62,8 @@ ModelWaves::ModelWaves(const std::string& path, const Clock& clock, size_t cpus)
   }
   pid_ = vcd_.add("cpu", "pid", 32);
   records_ = vcd_.add("cpu", "trace_records", 64);
+  // fault_kind: 0, or the kind's number + 1 (kFaultKindNames' order).
+  static_assert(kFaultKinds + 1 <= 8, "fault_kind is 3 bits wide");
   fault_ = vcd_.add("kernel", "fault_kind", 3);
   fault_va_ = vcd_.add("kernel", "fault_va", 64);
   faults_ = vcd_.add("kernel", "faults", 64);

@@ -40,9 +40,9 @@ class FaultCsv {
 // simulated cycles.
 class Timeline {
  public:
-  static constexpr const char* kHeader =
-      "cycle,frames_in_use,data_frames,pt_frames,shared_frames,processes,faults,demand_zero,cow_zero,cow_copy,"
-      "cow_reuse,shared_map,bytes_copied";
+  // cycle,frames_in_use,data_frames,pt_frames,shared_frames,processes,faults,
+  // then one column per fault kind (kFaultKindNames), then bytes_copied.
+  static std::string header();
   // Throws UserError if `path` cannot be written. interval >= 1.
   Timeline(const std::string& path, Cycles interval);
   // After each trace record: a row if an interval boundary has passed.

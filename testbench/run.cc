@@ -10,6 +10,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/stats_registry.h"
 #include "cpu/trace_reader.h"
 #include "lockstep_tlb.h"
 #include "observers.h"
@@ -18,6 +19,26 @@
 #include "top.h"
 
 namespace mmusim {
+
+const StatsRegistry& stats_registry() {
+  static const StatsRegistry registry = [] {
+    StatsRegistry r;
+    r.add({
+        {"mmusim.version", "text", "the simulator's version"},
+        {"config.fork_policy", "text", "kernel.fork_policy of the run: cow or eager"},
+    });
+    Top::declare_stats(r);
+    r.add({
+        {"sim.wall_seconds", "seconds", "host time of the run"},
+        {"sim.accesses_per_second", "accesses/s", "host speed: sim.accesses / sim.wall_seconds"},
+        {"lockstep.lookups", "lookups", "L1 lookups compared between the C++ and the RTL TLB (--tlb lockstep)"},
+        {"lockstep.divergences", "operations", "compared operations where the RTL TLB differed (--tlb lockstep)"},
+        {"verify.invariant_failures", "checks", "1 if a kernel invariant check failed, else 0"},
+    });
+    return r;
+  }();
+  return registry;
+}
 
 RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
   RunResult result;
@@ -125,11 +146,11 @@ constexpr uint64_t kRateMinAccesses = 1000;
 
 // "0.048 s", or "2.512 s, 3.98 M accesses/s": the rate in accesses/s, k/s or
 // M/s, whichever keeps it between 1 and 1000 (below 1 k/s, as a whole number).
-std::string host_time(const StatsJson& s) {
-  const double wall = s.value("sim.wall_seconds", 0.0);
+std::string host_time(const StatsView& s) {
+  const double wall = s.real("sim.wall_seconds");
   std::string out = fmt::format("{:.3f} s", wall);
-  if (wall < kRateMinSeconds || s.value("sim.accesses", uint64_t{0}) < kRateMinAccesses) return out;
-  const double rate = s.value("sim.accesses_per_second", 0.0);
+  if (wall < kRateMinSeconds || s.u64("sim.accesses") < kRateMinAccesses) return out;
+  const double rate = s.real("sim.accesses_per_second");
   if (rate >= 1e6) return out + fmt::format(", {:.2f} M accesses/s", rate / 1e6);
   if (rate >= 1e3) return out + fmt::format(", {:.1f} k accesses/s", rate / 1e3);
   return out + fmt::format(", {:.0f} accesses/s", rate);
@@ -137,37 +158,40 @@ std::string host_time(const StatsJson& s) {
 
 }  // namespace
 
-std::string format_summary(const StatsJson& s) {
-  auto u = [&](const char* k) { return s.value(k, uint64_t{0}); };
-  auto rate = [&](const char* hits, const char* misses) {
+std::string format_summary(const StatsJson& stats) {
+  const StatsView s(stats, stats_registry());
+  auto u = [&](const std::string& k) { return s.u64(k); };
+  auto rate = [&](const std::string& hits, const std::string& misses) {
     const double h = double(u(hits)), m = double(u(misses));
     return h + m > 0 ? fmt::format("{:.2f}%", 100.0 * h / (h + m)) : std::string("-");
   };
   std::string out;
-  out += fmt::format("mmusim {}: {} policy\n", s.value("mmusim.version", ""), s.value("config.fork_policy", ""));
+  out += fmt::format("mmusim {}: {} policy\n", s.text("mmusim.version"), s.text("config.fork_policy"));
   out += fmt::format("  cycles              {}\n", u("sim.cycles"));
-  out += fmt::format("  accesses            {} ({} loads, {} stores)\n", u("sim.accesses"), u("sim.loads"), u("sim.stores"));
+  out += fmt::format("  accesses            {} ({} loads, {} stores)\n", u("sim.accesses"), u("sim.loads"),
+                     u("sim.stores"));
   out += fmt::format("  trace lines         {} ({} skipped)\n", u("trace.lines"), u("trace.skipped_lines"));
-  out += fmt::format("  TLB L1 hit rate     {} ({} hits, {} misses)\n", rate("tlb.l1.hits", "tlb.l1.misses"),
-                     u("tlb.l1.hits"), u("tlb.l1.misses"));
-  out += fmt::format("  TLB L2 hit rate     {} ({} hits, {} misses)\n", rate("tlb.l2.hits", "tlb.l2.misses"),
-                     u("tlb.l2.hits"), u("tlb.l2.misses"));
+  for (const char* level : {"l1", "l2"}) {
+    const std::string k = fmt::format("tlb.{}.", level);
+    out += fmt::format("  TLB {} hit rate     {} ({} hits, {} misses)\n", level == std::string("l1") ? "L1" : "L2",
+                       rate(k + "hits", k + "misses"), u(k + "hits"), u(k + "misses"));
+  }
   out += fmt::format("  page walks          {} ({} PTE reads, {} cycles)\n", u("ptw.walks"), u("ptw.mem_reads"),
                      u("ptw.cycles"));
   out += "  faults              count      mean cycles   p99 cycles\n";
-  for (const char* k : {"demand_zero", "cow_zero", "cow_copy", "cow_reuse", "shared_map"}) {
-    const std::string p = fmt::format("faults.latency.{}", k);
-    out += fmt::format("    {:<16}  {:>9}  {:>12.1f}  {:>11}\n", k, s.value(p + ".count", uint64_t{0}),
-                       s.value(p + ".mean", 0.0), s.value(p + ".p99", uint64_t{0}));
+  for (const auto& kind : kFaultKindNames) {
+    const std::string p = fmt::format("faults.latency.{}.", kind.name);
+    out += fmt::format("    {:<16}  {:>9}  {:>12.1f}  {:>11}\n", kind.name, u(p + "count"), s.real(p + "mean"),
+                       u(p + "p99"));
   }
   out += fmt::format("    {:<16}  {:>9}\n", "segv", u("faults.segv"));
   out += fmt::format("    {:<16}  {:>9}\n", "spurious", u("faults.spurious"));
-  if (s.contains("cpu.1.cycles")) {  // several CPUs: one line each, and the shootdowns
-    for (unsigned k = 0; s.contains(fmt::format("cpu.{}.cycles", k)); ++k) {
+  if (s.has("cpu.1.cycles")) {  // several CPUs: one line each, and the shootdowns
+    for (unsigned k = 0; s.has(fmt::format("cpu.{}.cycles", k)); ++k) {
       const std::string c = fmt::format("cpu.{}.", k);
       out += fmt::format("  cpu {:<3}             {} cycles, {} accesses, TLB L1 {} hits {} misses, {} IPIs received\n", k,
-                         u((c + "cycles").c_str()), u((c + "accesses").c_str()), u((c + "tlb.l1.hits").c_str()),
-                         u((c + "tlb.l1.misses").c_str()), u((c + "ipis_received").c_str()));
+                         u(c + "cycles"), u(c + "accesses"), u(c + "tlb.l1.hits"), u(c + "tlb.l1.misses"),
+                         u(c + "ipis_received"));
     }
     out += fmt::format("  shootdowns          {} ({} IPIs, {} deferred, {} initiator cycles, {} target cycles)\n",
                        u("shootdown.count"), u("shootdown.ipis"), u("shootdown.deferred"),

@@ -35,6 +35,9 @@ struct RunResult {
 
 RunResult run_simulation(const Config& cfg, const RunOptions& opts);
 
+// The declarations of every statistic a run writes (mmusim --list-stats).
+const StatsRegistry& stats_registry();
+
 // The terminal summary of a run's statistics. Its last line is the host time,
 // with the speed in accesses per second unless the run was too short to
 // measure it (under 10 ms or under 1000 accesses).

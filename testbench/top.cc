@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/config.h"
+#include "common/stats_registry.h"
 #include "lockstep_tlb.h"
 #include "mmu/tlb.h"
 #include "rtl_tlb.h"
@@ -140,6 +141,31 @@ void Top::report(StatsJson& out) const {
   for (const auto& [key, value] : per_mmu.items()) out[key] = value;
   kernel.report(out);
   out["memory.host_frames_peak"] = mem.stats().host_frames_peak;
+}
+
+void Top::declare_stats(StatsRegistry& r) {
+  TracePlayer::declare_stats(r);
+  r.add({
+      {"sim.accesses", "accesses",
+       "loads and stores that completed (a page-crossing access counts once; one that segfaults does not count)"},
+      {"sim.loads", "accesses", "loads that completed"},
+      {"sim.stores", "accesses", "stores that completed"},
+      {"sim.page_crossings", "accesses", "accesses that crossed into a second page (two translations)"},
+      {"sim.compute_cycles", "cycles", "cycles of the trace's compute records"},
+      {"verify.loads_checked", "loads", "loads checked against the reference model and expect= values"},
+      {"verify.mismatches", "loads", "checked loads whose value differed"},
+      {"verify.load_hash", "text",
+       "hash of every load's trace line and value, in order: runs that load the same values agree"},
+  });
+  Cpu::declare_stats(r);
+  r.add({
+      {"cpu.<k>.tlb.l1.hits", "lookups", "this CPU's L1 TLB hits (tlb.l1.hits is the sum)"},
+      {"cpu.<k>.tlb.l1.misses", "lookups", "this CPU's L1 TLB misses (tlb.l1.misses is the sum)"},
+  });
+  Mmu::declare_stats(r);
+  Kernel::declare_stats(r);
+  FrameAllocator::declare_stats(r);
+  r.add({{"memory.host_frames_peak", "frames", "host memory backing the simulated frames, in frames, at the peak"}});
 }
 
 }  // namespace mmusim

@@ -58,6 +58,8 @@ class Top : public sc_core::sc_module {
 
   // Every statistic of every module, one flat JSON object.
   void report(StatsJson& out) const;
+  // The keys report() writes: every module's declarations, in report()'s order.
+  static void declare_stats(StatsRegistry& r);
 
  private:
   sc_core::sc_event never_;

@@ -10,6 +10,8 @@ namespace mmusim {
 
 using StatsJson = nlohmann::ordered_json;
 
+class StatsRegistry;  // common/stats_registry.h: the declarations of the keys
+
 inline void report_latency(StatsJson& out, const std::string& prefix, const LatencyStats& l) {
   out[prefix + ".count"] = l.count();
   out[prefix + ".mean"] = l.mean();

@@ -7,6 +7,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/stats_registry.h"
 #include "cpu/trace_reader.h"
 #include "verify/reference_model.h"
 
@@ -185,6 +186,13 @@ void Cpu::report(StatsJson& out) const {
   const std::string k = fmt::format("cpu.{}.", index_);
   out[k + "cycles"] = now();
   out[k + "accesses"] = stats_.accesses;
+}
+
+void Cpu::declare_stats(StatsRegistry& r) {
+  r.add({
+      {"cpu.<k>.cycles", "cycles", "this CPU's clock at the end"},
+      {"cpu.<k>.accesses", "accesses", "loads and stores this CPU completed"},
+  });
 }
 
 }  // namespace mmusim

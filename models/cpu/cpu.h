@@ -61,6 +61,7 @@ class Cpu : public sc_core::sc_module {
   const sc_core::sc_time& time() const { return time_; }
   const CpuStats& stats() const { return stats_; }
   void report(StatsJson& out) const;  // cpu.<index>.*
+  static void declare_stats(StatsRegistry& r);  // the keys report() writes
 
  private:
   void access(const TraceRecord& rec, Task& t);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "common/stats_registry.h"
 #include "kernel/kernel.h"
 #include "verify/reference_model.h"
 
@@ -92,6 +93,15 @@ void TracePlayer::report(StatsJson& out) const {
   out["trace.lines"] = trace_.lines_read();
   out["trace.records"] = records_;
   out["trace.skipped_lines"] = skipped_;
+}
+
+void TracePlayer::declare_stats(StatsRegistry& r) {
+  r.add({
+      {"sim.cycles", "cycles", "simulated cycles at the end (the largest CPU clock)"},
+      {"trace.lines", "lines", "every line read, comments and blank lines included"},
+      {"trace.records", "records", "trace records (operations) executed"},
+      {"trace.skipped_lines", "lines", "lines skipped because their process had exited or been killed"},
+  });
 }
 
 }  // namespace mmusim

@@ -42,6 +42,7 @@ class TracePlayer : public sc_core::sc_module {
   // The CPU that ran the last line.
   unsigned last_cpu() const { return last_cpu_; }
   void report(StatsJson& out) const;
+  static void declare_stats(StatsRegistry& r);  // the keys report() writes
 
  private:
   void run();

@@ -3,25 +3,51 @@
 #include <array>
 #include <cstdint>
 
+#include "common/enum_names.h"
 #include "common/types.h"
 
 namespace mmusim {
 
-enum class FaultKind : uint8_t {
-  DemandZero,  // first touch: zeroed frame (or the shared zero frame for a load)
-  CowZero,     // store to a page mapped to the zero frame: new zeroed frame
-  CowCopy,     // store to a shared COW page: new frame, 4 KiB copied
-  CowReuse,    // store to a COW page nobody else maps any more: made writable in place
-  SharedMap,   // touch of a shared mapping's page that another process already faulted in
-  Count
-};
+// The one enumeration of page-fault kinds: how the kernel resolved a fault.
+// Statistics (faults.<kind>, faults.latency.<kind>.*), the summary, --compare,
+// --timeline and the per-fault CSV take the names from kFaultKinds' table.
+enum class FaultKind : uint8_t { DemandZero, CowZero, CowCopy, CowReuse, SharedMap, Count };
 constexpr size_t kFaultKinds = size_t(FaultKind::Count);
 
-inline const char* to_string(FaultKind k) {
-  static constexpr std::array<const char*, kFaultKinds> names{"demand_zero", "cow_zero", "cow_copy",
-                                                               "cow_reuse", "shared_map"};
-  return names[size_t(k)];
+inline constexpr std::array<EnumName<FaultKind>, kFaultKinds> kFaultKindNames{{
+    {FaultKind::DemandZero, "demand_zero",
+     "first touch of a page: a zeroed frame (or, for a load of a private page, the shared zero frame) was mapped"},
+    {FaultKind::CowZero, "cow_zero",
+     "write to a private page mapped to the shared zero frame: a zeroed frame was allocated, nothing copied"},
+    {FaultKind::CowCopy, "cow_copy", "write to a shared COW page: a new frame was allocated and the page copied"},
+    {FaultKind::CowReuse, "cow_reuse",
+     "write to a COW page that no one else shares any more: made writable in place, no copy"},
+    {FaultKind::SharedMap, "shared_map",
+     "touch of a shared mapping's page that another process already faulted in: its frame was mapped"},
+}};
+static_assert(names_in_order(kFaultKindNames));
+
+constexpr const char* to_string(FaultKind k) { return kFaultKindNames[size_t(k)].name; }
+constexpr const char* description(FaultKind k) { return kFaultKindNames[size_t(k)].description; }
+
+// The write faults on pages that exist: the copy-on-write work that eager
+// copy does at fork instead (--compare's "deferred" cycles).
+constexpr bool is_cow_write(FaultKind k) {
+  return k == FaultKind::CowZero || k == FaultKind::CowCopy || k == FaultKind::CowReuse;
 }
+
+// What the faulting CPU must do after the handler: not a fault kind (a kind
+// says how a resolved fault was resolved; a SIGSEGV or an OOM kill resolves nothing).
+enum class FaultOutcome : uint8_t { Retry, Segv, OomKilled, Count };
+
+inline constexpr std::array<EnumName<FaultOutcome>, size_t(FaultOutcome::Count)> kFaultOutcomeNames{{
+    {FaultOutcome::Retry, "retry", "the fault was resolved (or was spurious): the access is retried"},
+    {FaultOutcome::Segv, "segv", "no mapping allows the access: the process is killed (SIGSEGV)"},
+    {FaultOutcome::OomKilled, "oom_killed", "no frame for the page or its tables: the process is killed"},
+}};
+static_assert(names_in_order(kFaultOutcomeNames));
+
+constexpr const char* to_string(FaultOutcome o) { return kFaultOutcomeNames[size_t(o)].name; }
 
 // Cycles spent in each phase of one fault, in the order they happen.
 struct FaultBreakdown {

@@ -5,6 +5,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/stats_registry.h"
 #include "memory/phys_mem.h"
 #include "mmu/tlb_maintenance.h"
 
@@ -254,6 +255,50 @@ void Kernel::report(StatsJson& out) const {
   out["shootdown.full_flushes"] = stats_.ceiling_flushes;
   for (unsigned k = 0; k < cpu_count(); ++k) out[fmt::format("cpu.{}.ipis_received", k)] = cpus_[k].ipis_received;
   frames_.report(out);
+}
+
+void Kernel::declare_stats(StatsRegistry& r) {
+  std::vector<std::pair<std::string, std::string>> kinds;
+  for (const auto& k : kFaultKindNames) kinds.emplace_back(k.name, k.description);
+  r.define("kind", std::move(kinds));
+  r.add({
+      {"faults.<kind>", "faults", "faults of this kind the handler resolved"},
+      {"faults.segv", "faults", "accesses outside every mapping or against its permissions"},
+      {"faults.spurious", "faults",
+       "write faults that found the PTE already allowing the access (a stale read-only TLB entry); the CPU "
+       "flushed its own entry and retried"},
+      {"faults.cycles", "cycles", "cycles spent in resolved faults of every kind (the sum of their latencies)"},
+      {"faults.latency.<kind>.count", "faults", "faults of this kind (the samples of its latency)"},
+      {"faults.latency.<kind>.mean", "cycles", "mean latency of a fault of this kind"},
+      {"faults.latency.<kind>.p50", "cycles", "median latency of a fault of this kind (nearest rank)"},
+      {"faults.latency.<kind>.p99", "cycles", "99th percentile of the latency of a fault of this kind (nearest rank)"},
+      {"faults.latency.<kind>.max", "cycles", "largest latency of a fault of this kind"},
+      {"memory.bytes_copied", "bytes", "bytes copied by COW faults and eager forks"},
+      {"memory.bytes_copied_eager", "bytes", "bytes copied by eager forks"},
+      {"memory.bytes_copied_cow", "bytes", "bytes copied by COW faults"},
+      {"fork.count", "forks", "successful forks"},
+      {"fork.failed", "forks", "forks that failed for lack of memory"},
+      {"fork.cycles", "cycles", "total cycles spent in fork"},
+      {"fork.ptes_copied", "PTEs", "leaf PTEs written into children's page tables"},
+      {"kernel.oom_kills", "processes", "processes killed for lack of memory"},
+      {"kernel.context_switches", "switches", "switches of a CPU from one task to another"},
+      {"kernel.syscalls", "calls", "system calls (fork, exec, exit, mmap, munmap, mprotect, thread, migrate)"},
+      {"kernel.asid_rollovers", "rollovers", "times the ASIDs ran out and a new generation began"},
+      {"kernel.processes_created", "processes",
+       "processes spawned by a task id's first trace line (forks not counted)"},
+      {"kernel.threads_created", "threads", "threads created"},
+      {"kernel.migrations", "tasks", "tasks moved to another CPU"},
+      {"kernel.execs", "calls", "exec calls"},
+      {"kernel.exits", "calls", "exit calls"},
+      {"shootdown.count", "operations", "operations that flushed other CPUs' TLBs"},
+      {"shootdown.ipis", "IPIs", "inter-processor interrupts sent for shootdowns"},
+      {"shootdown.deferred", "flushes", "flushes deferred to a CPU's next switch to the address space"},
+      {"shootdown.initiator_cycles", "cycles", "cycles the initiating CPUs waited for acknowledgements"},
+      {"shootdown.target_cycles", "cycles", "cycles the interrupted CPUs spent in the IPI handler"},
+      {"shootdown.full_flushes", "flushes",
+       "range flushes of more than kernel.flush_ceiling pages done as one flush of the address space"},
+      {"cpu.<k>.ipis_received", "IPIs", "shootdown IPIs this CPU received"},
+  });
 }
 
 }  // namespace mmusim

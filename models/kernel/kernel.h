@@ -31,8 +31,6 @@ class Config;
 class PhysMem;
 class TlbMaintenance;
 
-enum class FaultOutcome : uint8_t { Retry, Segv, OomKilled };
-
 // kernel.shootdown: which remote CPUs a flush interrupts.
 enum class ShootdownPolicy : uint8_t { Running, All };
 // kernel.placement: the CPU of a task created without cpu=K.
@@ -137,6 +135,8 @@ class Kernel {
   void set_fault_observer(std::function<void(const FaultRecord&)> obs) { observer_ = std::move(obs); }
   const KernelStats& stats() const { return stats_; }
   void report(StatsJson& out) const;
+  // The keys report() writes, and the <kind> of faults.<kind> (the fault kinds).
+  static void declare_stats(StatsRegistry& r);
 
   // Tests only: skip the remote part of the shootdown after a COW copy, to
   // show that the verification catches the stale translations it leaves.

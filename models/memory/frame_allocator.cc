@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "common/stats_registry.h"
+
 namespace mmusim {
 
 FrameAllocator::FrameAllocator(uint64_t frames) : info_(frames) {
@@ -74,6 +76,23 @@ void FrameAllocator::report(StatsJson& out) const {
   out["memory.shared_frames_peak"] = stats_.shared_peak;
   out["memory.frame_allocs"] = stats_.allocs;
   out["memory.frame_frees"] = stats_.frees;
+}
+
+void FrameAllocator::declare_stats(StatsRegistry& r) {
+  r.add({
+      {"memory.frames_in_use", "frames",
+       "frames allocated to processes at the end (data and page tables; not the kernel's own, such as the zero "
+       "frame)"},
+      {"memory.frames_peak", "frames", "frames allocated to processes at the peak"},
+      {"memory.data_frames_peak", "frames", "data frames at the peak"},
+      {"memory.pt_frames_peak", "frames", "page-table frames at the peak"},
+      {"memory.data_frames_in_use", "frames", "data frames at the end"},
+      {"memory.pt_frames_in_use", "frames", "page-table frames at the end"},
+      {"memory.frames_total", "frames", "frames of physical memory (mem.size / 4 KiB)"},
+      {"memory.shared_frames_peak", "frames", "frames with more than one reference, at the peak"},
+      {"memory.frame_allocs", "frames", "frame allocations"},
+      {"memory.frame_frees", "frames", "frames freed"},
+  });
 }
 
 }  // namespace mmusim

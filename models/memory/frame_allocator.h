@@ -51,6 +51,7 @@ class FrameAllocator {
   uint64_t free_frames() const { return info_.size() - top_ + free_.size(); }
   const FrameStats& stats() const { return stats_; }
   void report(StatsJson& out) const;
+  static void declare_stats(StatsRegistry& r);  // the keys report() writes
 
  private:
   struct Info {

@@ -2,6 +2,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/stats_registry.h"
 #include "mmu/tlb.h"
 
 namespace mmusim {
@@ -11,11 +12,20 @@ PagingMode parse_mode(const std::string& s) { return s == "sv48" ? PagingMode::S
 
 }  // namespace
 
-std::unique_ptr<Tlb> make_tlb(const Config& cfg, const std::string& level) {
+TlbParams tlb_params(const Config& cfg, const std::string& level) {
   const std::string k = "tlb." + level + ".";
-  return std::make_unique<Tlb>(level, unsigned(cfg.u64(k + "entries")), unsigned(cfg.u64(k + "ways")),
-                               cfg.u64(k + "latency"), parse_policy(cfg.str(k + "policy")),
-                               cfg.u64("tlb.seed") + (level == "l2" ? 1 : 0));
+  TlbParams p;
+  p.name = level;
+  p.entries = unsigned(cfg.u64(k + "entries"));
+  p.ways = unsigned(cfg.u64(k + "ways"));
+  p.latency = cfg.u64(k + "latency");
+  p.policy = parse_policy(cfg.str(k + "policy"));
+  p.seed = cfg.u64("tlb.seed") + (level == "l2" ? 1 : 0);
+  return p;
+}
+
+std::unique_ptr<Tlb> make_tlb(const Config& cfg, const std::string& level) {
+  return std::make_unique<Tlb>(tlb_params(cfg, level));
 }
 
 Mmu::Mmu(sc_core::sc_module_name name, const Config& cfg, const Clock& clock)
@@ -61,7 +71,8 @@ void Mmu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
       hit = l2_->lookup(vpn, ext->asid);
       if (hit) {
         ++stats_.l2_hits;
-        l1_->fill(*hit);
+        ++stats_.l1_fills;
+        stats_.l1_evictions += l1_->fill(*hit);
       } else {
         ++stats_.l2_misses;
       }
@@ -81,8 +92,12 @@ void Mmu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
       ext->fault = w.fault;
     } else {
       walked = TlbEntry{vpn, w.pte.ppn(), ext->asid, uint8_t(w.pte.raw & 0xff), uint8_t(w.level)};
-      if (l2_) l2_->fill(walked);
-      l1_->fill(walked);
+      if (l2_) {
+        ++stats_.l2_fills;
+        stats_.l2_evictions += l2_->fill(walked);
+      }
+      ++stats_.l1_fills;
+      stats_.l1_evictions += l1_->fill(walked);
       hit = &walked;
     }
   }
@@ -168,6 +183,10 @@ void Mmu::report(StatsJson& out) const {
   out["tlb.l1.misses"] = stats_.l1_misses;
   out["tlb.l2.hits"] = stats_.l2_hits;
   out["tlb.l2.misses"] = stats_.l2_misses;
+  out["tlb.l1.fills"] = stats_.l1_fills;
+  out["tlb.l1.evictions"] = stats_.l1_evictions;
+  out["tlb.l2.fills"] = stats_.l2_fills;
+  out["tlb.l2.evictions"] = stats_.l2_evictions;
   out["tlb.sfence_all"] = stats_.sfence_all;
   out["tlb.sfence_asid"] = stats_.sfence_asid;
   out["tlb.sfence_page"] = stats_.sfence_page;
@@ -179,6 +198,29 @@ void Mmu::report(StatsJson& out) const {
   out["ptw.pwc_hits"] = w.pwc_hits;
   out["ptw.pwc_misses"] = w.pwc_misses;
   out["mmu.faults"] = stats_.faults;
+}
+
+void Mmu::declare_stats(StatsRegistry& r) {
+  r.add({
+      {"tlb.l1.hits", "lookups", "L1 TLB lookups that hit"},
+      {"tlb.l1.misses", "lookups", "L1 TLB lookups that missed"},
+      {"tlb.l2.hits", "lookups", "L2 TLB lookups (after an L1 miss) that hit"},
+      {"tlb.l2.misses", "lookups", "L2 TLB lookups that missed: a page walk follows"},
+      {"tlb.l1.fills", "entries", "translations written into the L1 TLB (from the L2 or a walk)"},
+      {"tlb.l1.evictions", "entries", "L1 TLB fills that evicted a valid entry of another page"},
+      {"tlb.l2.fills", "entries", "translations written into the L2 TLB (after a walk)"},
+      {"tlb.l2.evictions", "entries", "L2 TLB fills that evicted a valid entry of another page"},
+      {"tlb.sfence_all", "flushes", "whole-TLB invalidations (sfence.vma with no operands)"},
+      {"tlb.sfence_asid", "flushes", "invalidations of one address space (sfence.vma zero, asid)"},
+      {"tlb.sfence_page", "flushes", "invalidations of one page (sfence.vma va, asid)"},
+      {"ptw.walks", "walks", "page-table walks"},
+      {"ptw.mem_reads", "reads", "PTE reads from memory by the walker"},
+      {"ptw.mem_writes", "writes", "PTE writes by the walker (setting A and D)"},
+      {"ptw.cycles", "cycles", "cycles spent walking (memory time)"},
+      {"ptw.pwc_hits", "lookups", "page-walk cache lookups that hit"},
+      {"ptw.pwc_misses", "lookups", "page-walk cache lookups that missed"},
+      {"mmu.faults", "accesses", "translations that ended in a fault for the kernel"},
+  });
 }
 
 }  // namespace mmusim

@@ -21,13 +21,17 @@ namespace mmusim {
 
 class Config;
 class Tlb;
+struct TlbParams;
 
-// The C++ TLB of one level ("l1" or "l2") as tlb.<level>.* configure it.
+// The parameters tlb.<level>.* give the C++ TLB of one level ("l1" or "l2").
+TlbParams tlb_params(const Config& cfg, const std::string& level);
+// The C++ TLB of one level as tlb.<level>.* configure it.
 std::unique_ptr<Tlb> make_tlb(const Config& cfg, const std::string& level);
 
 struct MmuStats {
   uint64_t translations = 0, faults = 0;
   uint64_t l1_hits = 0, l1_misses = 0, l2_hits = 0, l2_misses = 0;
+  uint64_t l1_fills = 0, l1_evictions = 0, l2_fills = 0, l2_evictions = 0;
   uint64_t sfence_all = 0, sfence_asid = 0, sfence_page = 0;
 };
 
@@ -56,6 +60,8 @@ class Mmu : public sc_core::sc_module, public TlbMaintenance {
   PagingMode mode() const { return mode_; }
   const MmuStats& stats() const { return stats_; }
   void report(StatsJson& out) const;
+  // The keys report() writes (summed over the CPUs' MMUs).
+  static void declare_stats(StatsRegistry& r);
 
  private:
   // Reads and writes PTEs through mem_socket, one timed transaction each.

@@ -2,9 +2,11 @@
 // physical memory (timed), with an optional page-walk cache of non-leaf PTEs,
 // and sets the A/D bits of the leaf with a timed PTE write (Svadu behaviour).
 #pragma once
+#include <array>
 #include <cstdint>
 #include <vector>
 
+#include "common/enum_names.h"
 #include "common/pte.h"
 #include "common/types.h"
 
@@ -22,12 +24,26 @@ class PteMemory {
 // Does a leaf PTE's R/W/X/U allow this user-mode access? (V must be set.)
 bool pte_permits(Pte pte, AccessType access);
 
+// What the walker found, as the hardware reports it: not a fault kind (the
+// kernel's handler decides the kind, FaultKind in kernel/fault.h, from its own
+// mappings; a NotValid page may become any kind, or a SIGSEGV).
 enum class WalkFault : uint8_t {
   None,
   NotValid,      // V = 0 at some level: nothing mapped (page absent)
   Permission,    // leaf found but R/W/X/U forbid the access (e.g. write-protected)
   Malformed,     // W without R, non-leaf at the last level, misaligned superpage
+  Count
 };
+
+inline constexpr std::array<EnumName<WalkFault>, size_t(WalkFault::Count)> kWalkFaultNames{{
+    {WalkFault::None, "none", "a leaf PTE allows the access"},
+    {WalkFault::NotValid, "not_valid", "V = 0 at some level: the page is absent"},
+    {WalkFault::Permission, "permission", "a leaf PTE was found but its R/W/X/U bits forbid the access"},
+    {WalkFault::Malformed, "malformed", "W without R, a non-leaf PTE at the last level, or a misaligned superpage"},
+}};
+static_assert(names_in_order(kWalkFaultNames));
+
+constexpr const char* to_string(WalkFault f) { return kWalkFaultNames[size_t(f)].name; }
 
 struct WalkResult {
   WalkFault fault = WalkFault::None;

@@ -82,17 +82,18 @@ ReplacementPolicy parse_policy(const std::string& name) {
                               "' (expected lru, plru, fifo or random)");
 }
 
-Tlb::Tlb(std::string name, unsigned entries, unsigned ways, Cycles latency,
-         ReplacementPolicy policy, uint64_t seed)
-    : name_(std::move(name)),
-      entries_(entries),
-      ways_(ways),
+Tlb::Tlb(const TlbParams& p)
+    : name_(p.name),
+      entries_(p.entries),
+      ways_(p.ways),
       sets_(0),
       set_mask_(0),
       sets_pow2_(false),
-      latency_(latency),
-      policy_(policy),
+      latency_(p.latency),
+      policy_(p.policy),
       rng_(0) {
+  const unsigned entries = p.entries, ways = p.ways;
+  const ReplacementPolicy policy = p.policy;
   const std::string who = "TLB '" + name_ + "': ";
   if (entries == 0) throw std::invalid_argument(who + "entries must be at least 1");
   if (ways == 0) throw std::invalid_argument(who + "ways must be at least 1");
@@ -111,7 +112,7 @@ Tlb::Tlb(std::string name, unsigned entries, unsigned ways, Cycles latency,
   slots_.assign(entries, Slot{});
   if (policy == ReplacementPolicy::Plru) plru_.assign(size_t{sets_} * (ways - 1), 0);
   if (policy == ReplacementPolicy::Fifo) fifo_next_.assign(sets_, 0);
-  rng_ = splitmix64(seed);
+  rng_ = splitmix64(p.seed);
   if (rng_ == 0) rng_ = 0x9E3779B97F4A7C15ull;
 }
 
@@ -207,7 +208,7 @@ const TlbEntry* Tlb::lookup(Vpn vpn, Asid asid) {
   return nullptr;
 }
 
-void Tlb::fill(const TlbEntry& e) {
+bool Tlb::fill(const TlbEntry& e) {
   if (e.level > kMaxLevel)
     throw std::invalid_argument("TLB '" + name_ + "': page level " + std::to_string(e.level) +
                                 " out of range 0..3");
@@ -220,13 +221,14 @@ void Tlb::fill(const TlbEntry& e) {
         (s.entry.asid == e.asid || (s.entry.global() && e.global()))) {
       s.entry = e;
       touch(set, w);
-      return;
+      return false;
     }
   }
   // 2./3. Lowest invalid way, else the policy's victim.
   const unsigned way = choose_victim(set);
   Slot& s = at(set, way);
-  if (s.valid) {
+  const bool evicted = s.valid;
+  if (evicted) {
     ++stats_.evictions;
     --level_count_[s.entry.level];
     if (policy_ == ReplacementPolicy::Fifo) fifo_next_[set] = (way + 1) % ways_;
@@ -236,6 +238,7 @@ void Tlb::fill(const TlbEntry& e) {
   s.valid = true;
   ++level_count_[e.level];
   touch(set, way);
+  return evicted;
 }
 
 void Tlb::drop(Slot& s) {

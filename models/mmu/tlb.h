@@ -12,6 +12,18 @@ namespace mmusim {
 enum class ReplacementPolicy : uint8_t { Lru, Plru, Fifo, Random };
 ReplacementPolicy parse_policy(const std::string& name);  // throws std::invalid_argument
 
+// A C++ TLB's parameters, by name (tlb.l1.* / tlb.l2.* in the configuration).
+// entries must be a multiple of ways; sets = entries / ways; entries = ways is
+// fully associative. plru needs a power-of-two number of ways.
+struct TlbParams {
+  std::string name = "tlb";  // in error messages ("l1", "l2")
+  unsigned entries = 64;
+  unsigned ways = 4;
+  Cycles latency = 1;        // hit latency in cycles
+  ReplacementPolicy policy = ReplacementPolicy::Lru;
+  uint64_t seed = 0;         // random replacement's generator
+};
+
 struct TlbStats {
   uint64_t hits = 0, misses = 0, fills = 0, evictions = 0;
   uint64_t flush_all = 0, flush_asid = 0, flush_page = 0;
@@ -19,13 +31,11 @@ struct TlbStats {
 
 class Tlb final : public TlbModel {
  public:
-  // entries must be a multiple of ways; sets = entries / ways; entries = ways is
-  // fully associative. plru needs a power-of-two number of ways.
-  Tlb(std::string name, unsigned entries, unsigned ways, Cycles latency,
-      ReplacementPolicy policy, uint64_t seed);
+  // Throws std::invalid_argument if the geometry is impossible (see TlbParams).
+  explicit Tlb(const TlbParams& p);
 
   const TlbEntry* lookup(Vpn vpn, Asid asid) override;
-  void fill(const TlbEntry& e) override;
+  bool fill(const TlbEntry& e) override;
   void invalidate_all() override;
   void invalidate_asid(Asid asid) override;
   void invalidate_page(Vpn vpn) override;

@@ -30,8 +30,9 @@ class TlbModel {
   // state) or nullptr on a miss. The pointer is valid until the next call.
   virtual const TlbEntry* lookup(Vpn vpn, Asid asid) = 0;
   // Installs a translation (replacing a matching entry if present, otherwise
-  // choosing a victim by the replacement policy).
-  virtual void fill(const TlbEntry& e) = 0;
+  // choosing a victim by the replacement policy). Returns whether it evicted a
+  // valid entry of another page (tlb.<level>.evictions).
+  virtual bool fill(const TlbEntry& e) = 0;
   virtual void invalidate_all() = 0;
   // Non-global entries of one ASID.
   virtual void invalidate_asid(Asid asid) = 0;

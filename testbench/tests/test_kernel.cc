@@ -8,8 +8,7 @@
 
 #include "sim_harness.h"
 
-using namespace mmusim;
-using namespace mmusim::test;
+namespace mmusim::test {
 
 namespace {
 
@@ -343,3 +342,5 @@ TEST_CASE("kernel: a new process that cannot get its page-table root is killed f
   CHECK(u(r, "verify.mismatches") == 0);
   CHECK(u(r, "memory.frames_in_use") == 0);
 }
+
+}  // namespace mmusim::test

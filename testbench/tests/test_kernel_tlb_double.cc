@@ -12,7 +12,7 @@
 #include "memory/phys_mem.h"
 #include "mmu/tlb_maintenance.h"
 
-using namespace mmusim;
+namespace mmusim::test {
 
 namespace {
 
@@ -102,3 +102,5 @@ TEST_CASE("kernel: TLB maintenance requested by faults and system calls on two C
     }
   }
 }
+
+}  // namespace mmusim::test

@@ -9,7 +9,7 @@
 #include "mmu/page_table_walker.h"
 #include "mmu/tlb_model.h"
 
-using namespace mmusim;
+namespace mmusim::test {
 
 namespace {
 
@@ -187,7 +187,7 @@ TEST_CASE("walker: protection matrix of R/W/X/U against load/store/fetch", "[wal
     const AccessType accesses[] = {AccessType::Load, AccessType::Store, AccessType::Fetch};
     const WalkFault expected[] = {row.load, row.store, row.fetch};
     for (int i = 0; i < 3; ++i) {
-      INFO("flags " << row.flags << " access " << to_string(accesses[i]));
+      INFO("flags " << row.flags << " access " << to_string(accesses[i]) << ", expected " << to_string(expected[i]));
       MockPteMemory m;
       build_sv39(m, V | row.flags);  // A and D clear
       PageTableWalker w(PagingMode::Sv39, 0, m);
@@ -413,3 +413,5 @@ TEST_CASE("walker: pwc_entries = 0 never hits", "[walker]") {
   CHECK(w.stats().pwc_misses == 0);
   CHECK(w.stats().mem_reads == 12);
 }
+
+}  // namespace mmusim::test

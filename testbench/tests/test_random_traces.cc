@@ -10,29 +10,24 @@
 // command line that reproduces it.
 #include <catch2/catch.hpp>
 
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "cpu/trace_reader.h"
 #include "cpu/trace_record.h"
 #include "random_trace.h"
+#include "sim_harness.h"
+
+namespace mmusim::test {
 
 using nlohmann::json;
-using mmusim::test::generate_random_trace;
-using mmusim::test::random_trace_kinds;
-using mmusim::test::RandomTrace;
-using mmusim::test::RandomTraceOptions;
 
 namespace {
 
@@ -43,22 +38,7 @@ constexpr size_t kOps = 2000;
 // millisecond a line): those runs use a shorter trace, the same seed's prefix.
 constexpr size_t kInvariantOps = 800;
 
-std::string shell_quote(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+") ==
-                        std::string::npos)
-    return s;
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
+// One mmusim run of a seed: how it ended, its statistics, what it printed.
 struct Run {
   int status = -1;     // exit status; -1 if mmusim did not exit normally
   std::string how;     // "exit status 0", "killed by signal 6", ...
@@ -67,48 +47,19 @@ struct Run {
   std::string command;
 };
 
-// Runs build/mmusim with `args`, statistics to stats_path.
-Run run_mmusim(const std::vector<std::string>& args, const std::string& stats_path) {
-  Run r;
-  std::vector<std::string> words = {MMUSIM_BINARY};
-  words.insert(words.end(), args.begin(), args.end());
-  for (const auto& w : words) r.command += (r.command.empty() ? "" : " ") + shell_quote(w);
-  std::vector<char*> argv;
-  for (auto& w : words) argv.push_back(w.data());
-  argv.push_back(nullptr);
-  const std::string log_path = stats_path + ".log";
+// Runs build/mmusim with `args` (run_mmusim), statistics to stats_path.
+Run run_with_stats(const std::vector<std::string>& args, const std::string& stats_path) {
   std::remove(stats_path.c_str());
-
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    r.how = "fork failed";
-    return r;
-  }
-  if (pid == 0) {
-    const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  int ws = 0;
-  while (::waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(ws)) {
-    r.status = WEXITSTATUS(ws);
-    r.how = "exit status " + std::to_string(r.status);
-  } else if (WIFSIGNALED(ws)) {
-    r.how = "killed by signal " + std::to_string(WTERMSIG(ws));
-  } else {
-    r.how = "ended abnormally";
-  }
-  r.output = read_text(log_path);
-  std::remove(log_path.c_str());
+  const ProcessResult p = run_mmusim(args);
+  Run r;
+  r.status = p.exit_code;
+  r.how = p.how;
+  r.output = p.output;
+  r.command = p.command;
   if (fs::exists(stats_path)) {
     try {
-      r.stats = json::parse(read_text(stats_path));
+      std::ifstream in(stats_path, std::ios::binary);
+      r.stats = json::parse(in);
     } catch (const json::exception& e) {
       r.output += "\n(statistics file does not parse: " + std::string(e.what()) + ")";
     }
@@ -212,7 +163,7 @@ SeedResult run_seed(uint64_t seed, const Variant& v, bool check_invariants, size
       if (!sized) args.insert(args.end(), {"--set", "mem.size=8M"});
     }
     args.push_back(trace_path);
-    Run r = run_mmusim(args, base + "." + policy + ".json");
+    Run r = run_with_stats(args, base + "." + policy + ".json");
     commands.push_back(r.command);
     const size_t before = res.problems.size();
     if (r.status != 0) pr.add(label + ": mmusim " + r.how);
@@ -328,8 +279,8 @@ TEST_CASE("random traces: the generator is deterministic and valid and produces 
     CHECK(!a.expected_stats.empty());
 
     // It parses as a trace, record for record.
-    auto reader = mmusim::TraceReader::from_string(a.text, "random.trace");
-    mmusim::TraceRecord rec;
+    auto reader = TraceReader::from_string(a.text, "random.trace");
+    TraceRecord rec;
     uint64_t records = 0;
     REQUIRE_NOTHROW([&] {
       while (reader.next(rec)) ++records;
@@ -506,7 +457,8 @@ TEST_CASE("random traces: a page-crossing store that segfaults writes nothing", 
   }
   bool ok = true;
   for (const char* policy : {"cow", "eager"}) {
-    const Run r = run_mmusim({"-q", "--fork-policy", policy, "--stats", base + ".json", trace_path}, base + ".json");
+    const Run r =
+        run_with_stats({"-q", "--fork-policy", policy, "--stats", base + ".json", trace_path}, base + ".json");
     INFO(r.command << "\n" << r.output);
     auto stat = [&](const char* key) { return r.stats.is_object() ? r.stats.value(key, uint64_t{999}) : 999; };
     CHECK(r.status == 0);
@@ -519,3 +471,5 @@ TEST_CASE("random traces: a page-crossing store that segfaults writes nothing", 
   }
   if (ok) std::remove(trace_path.c_str());
 }
+
+}  // namespace mmusim::test

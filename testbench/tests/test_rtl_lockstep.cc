@@ -56,13 +56,14 @@ class FaultyTlb final : public RtlTlb {
     }
     return e;
   }
-  void fill(const TlbEntry& e) override {
+  bool fill(const TlbEntry& e) override {
     inner_->fill(e);
     fill_ = inner_->last_fill();
     if (fault_ == Fault::WrongVictim && fill_.evict && ++evictions_ >= at_ && !fired_) {
       fired_ = true;
       fill_.way = (fill_.way + 1) % inner_->ways();
     }
+    return fill_.evict;
   }
   void invalidate_all() override { inner_->invalidate_all(); }
   void invalidate_asid(Asid a) override { inner_->invalidate_asid(a); }
@@ -113,7 +114,7 @@ class WrongPpnTlb final : public TlbModel {
     }
     return e;
   }
-  void fill(const TlbEntry& e) override { inner_->fill(e); }
+  bool fill(const TlbEntry& e) override { return inner_->fill(e); }
   void invalidate_all() override { inner_->invalidate_all(); }
   void invalidate_asid(Asid a) override { inner_->invalidate_asid(a); }
   void invalidate_page(Vpn v) override { inner_->invalidate_page(v); }
@@ -231,7 +232,7 @@ std::unique_ptr<LockstepTlb> rtl_pair(unsigned entries, unsigned ways, Replaceme
   p.entries = entries;
   p.ways = ways;
   p.policy = policy;
-  return std::make_unique<LockstepTlb>(std::make_unique<Tlb>("ref", entries, ways, 1, policy, 1),
+  return std::make_unique<LockstepTlb>(std::make_unique<Tlb>(tlb_params(entries, ways, policy, 1)),
                                        make_rtl_tlb(p));
 }
 
@@ -284,7 +285,7 @@ TEST_CASE("rtl: in lockstep, a TLB answering one lookup wrongly is caught") {
   using Fault = FaultyTlb::Fault;
   auto faulty_pair = [](Fault fault, uint64_t at) {
     RtlTlbParams p;
-    auto ref = std::make_unique<Tlb>("ref", 64, 4, 1, ReplacementPolicy::Lru, 1);
+    auto ref = std::make_unique<Tlb>(tlb_params(64, 4, ReplacementPolicy::Lru, 1));
     return std::make_unique<LockstepTlb>(std::move(ref),
                                          std::make_unique<FaultyTlb>(make_rtl_tlb(p), fault, at));
   };
@@ -406,8 +407,9 @@ TEST_CASE("rtl: a whole simulation in lockstep has no divergence and the model's
 #endif  // MMUSIM_HAVE_RTL
 
 TEST_CASE("rtl: lockstep of two C++ TLBs: one wrong answer is caught (no RTL involved)") {
-  auto ref = std::make_unique<Tlb>("ref", 64, 4, 1, ReplacementPolicy::Plru, 1);
-  auto dut = std::make_unique<WrongPpnTlb>(std::make_unique<Tlb>("dut", 64, 4, 1, ReplacementPolicy::Plru, 1), 500);
+  auto ref = std::make_unique<Tlb>(tlb_params(64, 4, ReplacementPolicy::Plru, 1));
+  auto dut =
+      std::make_unique<WrongPpnTlb>(std::make_unique<Tlb>(tlb_params(64, 4, ReplacementPolicy::Plru, 1)), 500);
   LockstepTlb pair(std::move(ref), std::move(dut));
   drive(pair, 64, 4, 200'000, 11);
   REQUIRE(pair.diverged());
@@ -417,8 +419,8 @@ TEST_CASE("rtl: lockstep of two C++ TLBs: one wrong answer is caught (no RTL inv
 }
 
 TEST_CASE("rtl: lockstep of two identical C++ TLBs never diverges") {
-  LockstepTlb pair(std::make_unique<Tlb>("ref", 64, 4, 1, ReplacementPolicy::Lru, 1),
-                   std::make_unique<Tlb>("dut", 64, 4, 1, ReplacementPolicy::Lru, 1));
+  LockstepTlb pair(std::make_unique<Tlb>(tlb_params(64, 4, ReplacementPolicy::Lru, 1)),
+                   std::make_unique<Tlb>(tlb_params(64, 4, ReplacementPolicy::Lru, 1)));
   const StreamCounts n = drive(pair, 64, 4, 200'000 / kScale, 12);
   CHECK_FALSE(pair.diverged());
   CHECK(pair.lookups() == n.lookups);

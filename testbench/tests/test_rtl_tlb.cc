@@ -278,7 +278,7 @@ std::vector<Vpn> set0_sequence() {
 TEST_CASE("rtl: replacement order matches the specification and the C++ TLB") {
   GIVEN("lru, 64 entries, 4 ways") {
     auto t = rtl(64, 4, ReplacementPolicy::Lru);
-    Tlb ref("ref", 64, 4, 1, ReplacementPolicy::Lru, 1);
+    Tlb ref(tlb_params(64, 4, ReplacementPolicy::Lru, 1));
     // Fill 0,1,2,3 (ways 0-3); hit 0; 64 evicts the LRU (16, way 1); ...
     const Replay r = replay(*t, set0_sequence());
     CHECK(r.pattern == "MMMMHMMMMMMMMMMM");
@@ -289,7 +289,7 @@ TEST_CASE("rtl: replacement order matches the specification and the C++ TLB") {
   }
   GIVEN("plru, 64 entries, 4 ways") {
     auto t = rtl(64, 4, ReplacementPolicy::Plru);
-    Tlb ref("ref", 64, 4, 1, ReplacementPolicy::Plru, 1);
+    Tlb ref(tlb_params(64, 4, ReplacementPolicy::Plru, 1));
     const Replay r = replay(*t, set0_sequence());
     const Replay c = replay(ref, set0_sequence());
     // After 0..3 fill ways 0..3 and a hit on way 0, the tree points at way 2.
@@ -300,7 +300,7 @@ TEST_CASE("rtl: replacement order matches the specification and the C++ TLB") {
   }
   GIVEN("fifo, 64 entries, 4 ways") {
     auto t = rtl(64, 4, ReplacementPolicy::Fifo);
-    Tlb ref("ref", 64, 4, 1, ReplacementPolicy::Fifo, 1);
+    Tlb ref(tlb_params(64, 4, ReplacementPolicy::Fifo, 1));
     const Replay r = replay(*t, set0_sequence());
     // Free ways 0..3, then evictions round robin from way 0 whatever the hits.
     REQUIRE(r.ways.size() >= 8);
@@ -319,7 +319,7 @@ TEST_CASE("rtl: replacement order matches the specification and the C++ TLB") {
              {36, 3, ReplacementPolicy::Lru},
              {36, 3, ReplacementPolicy::Fifo}}) {
       auto t = rtl(entries, ways, policy);
-      Tlb ref("ref", entries, ways, 1, policy, 1);
+      Tlb ref(tlb_params(entries, ways, policy, 1));
       // Pages of one set (sets = entries / ways), more of them than ways.
       std::vector<Vpn> seq;
       const unsigned sets = entries / ways;

@@ -8,8 +8,7 @@
 
 #include "sim_harness.h"
 
-using namespace mmusim;
-using namespace mmusim::test;
+namespace mmusim::test {
 
 namespace {
 const std::string kSource = MMUSIM_SOURCE_DIR;
@@ -142,3 +141,5 @@ TEST_CASE("shootdown: the summary has a line per CPU and the shootdowns when cpu
   const ProcessResult one = run_mmusim({kSource + "/traces/tutorial-int-x.trace"});
   CHECK(one.output.find("shootdowns") == std::string::npos);
 }
+
+}  // namespace mmusim::test

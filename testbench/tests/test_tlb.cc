@@ -66,19 +66,25 @@ TEST_CASE("tlb: parse_policy", "[tlb]") {
 
 TEST_CASE("tlb: constructor validates geometry", "[tlb]") {
   using P = ReplacementPolicy;
-  CHECK_THROWS_AS(Tlb("t", 0, 1, 1, P::Lru, 0), std::invalid_argument);
-  CHECK_THROWS_AS(Tlb("t", 4, 0, 1, P::Lru, 0), std::invalid_argument);
-  CHECK_THROWS_AS(Tlb("t", 4, 8, 1, P::Lru, 0), std::invalid_argument);
-  CHECK_THROWS_AS(Tlb("t", 6, 4, 1, P::Lru, 0), std::invalid_argument);
-  CHECK_THROWS_AS(Tlb("t", 6, 3, 1, P::Plru, 0), std::invalid_argument);
-  CHECK_THROWS_AS(Tlb("t", 12, 6, 1, P::Plru, 0), std::invalid_argument);
-  CHECK_NOTHROW(Tlb("t", 12, 3, 1, P::Lru, 0));
-  CHECK_NOTHROW(Tlb("t", 12, 3, 1, P::Fifo, 0));
-  CHECK_NOTHROW(Tlb("t", 12, 3, 1, P::Random, 0));
-  CHECK_NOTHROW(Tlb("t", 1, 1, 1, P::Plru, 0));
-  CHECK_NOTHROW(Tlb("t", 12, 4, 1, P::Plru, 0));  // 3 sets, 4 ways
+  CHECK_THROWS_AS(Tlb(tlb_params(0, 1)), std::invalid_argument);
+  CHECK_THROWS_AS(Tlb(tlb_params(4, 0)), std::invalid_argument);
+  CHECK_THROWS_AS(Tlb(tlb_params(4, 8)), std::invalid_argument);
+  CHECK_THROWS_AS(Tlb(tlb_params(6, 4)), std::invalid_argument);
+  CHECK_THROWS_AS(Tlb(tlb_params(6, 3, P::Plru)), std::invalid_argument);
+  CHECK_THROWS_AS(Tlb(tlb_params(12, 6, P::Plru)), std::invalid_argument);
+  CHECK_NOTHROW(Tlb(tlb_params(12, 3)));
+  CHECK_NOTHROW(Tlb(tlb_params(12, 3, P::Fifo)));
+  CHECK_NOTHROW(Tlb(tlb_params(12, 3, P::Random)));
+  CHECK_NOTHROW(Tlb(tlb_params(1, 1, P::Plru)));
+  CHECK_NOTHROW(Tlb(tlb_params(12, 4, P::Plru)));  // 3 sets, 4 ways
 
-  Tlb t("l1", 64, 4, 3, P::Plru, 0);
+  TlbParams p;
+  p.name = "l1";
+  p.entries = 64;
+  p.ways = 4;
+  p.latency = 3;
+  p.policy = P::Plru;
+  Tlb t(p);
   CHECK(t.name() == "l1");
   CHECK(t.entries() == 64);
   CHECK(t.ways() == 4);
@@ -88,20 +94,20 @@ TEST_CASE("tlb: constructor validates geometry", "[tlb]") {
 }
 
 TEST_CASE("tlb: set index per level, power-of-two and other set counts", "[tlb]") {
-  Tlb a("t", 16, 4, 1, ReplacementPolicy::Lru, 0);  // 4 sets
+  Tlb a(tlb_params(16, 4));  // 4 sets
   CHECK(a.set_of(0) == 0);
   CHECK(a.set_of(7) == 3);
   CHECK(a.set_of(0x5ab, 1) == 2);                          // 0x5ab >> 9 = 2
   CHECK(a.set_of((Vpn{7} << 18) | 0x3ffff, 2) == 3);       // >> 18 = 7
-  Tlb b("t", 6, 2, 1, ReplacementPolicy::Lru, 0);   // 3 sets
+  Tlb b(tlb_params(6, 2));   // 3 sets
   CHECK(b.set_of(7) == 1);
   CHECK(b.set_of(Vpn{5} << 9, 1) == 2);
-  Tlb fa("t", 4, 4, 1, ReplacementPolicy::Lru, 0);  // fully associative
+  Tlb fa(tlb_params(4, 4));  // fully associative
   CHECK(fa.set_of(12345) == 0);
 }
 
 TEST_CASE("tlb: lru, 4-entry fully associative, exact pattern and victims", "[tlb]") {
-  Tlb tlb("t", 4, 4, 1, ReplacementPolicy::Lru, 0);
+  Tlb tlb(tlb_params(4, 4));
   const Trace t = run(tlb, kFaSeq);
   CHECK(t.pattern == "MMMMHMMHMMHM");
   CHECK(t.victims == std::vector<unsigned>{0, 1, 2, 3, 1, 2, 3, 1, 2});
@@ -119,7 +125,7 @@ TEST_CASE("tlb: lru, 4-entry fully associative, exact pattern and victims", "[tl
 }
 
 TEST_CASE("tlb: plru, 4-entry fully associative, exact pattern and victims", "[tlb]") {
-  Tlb tlb("t", 4, 4, 1, ReplacementPolicy::Plru, 0);
+  Tlb tlb(tlb_params(4, 4, ReplacementPolicy::Plru));
   const Trace t = run(tlb, kFaSeq);
   CHECK(t.pattern == "MMMMHMHHMMHM");
   CHECK(t.victims == std::vector<unsigned>{0, 1, 2, 3, 2, 3, 1, 2});
@@ -133,7 +139,7 @@ TEST_CASE("tlb: plru, 4-entry fully associative, exact pattern and victims", "[t
 }
 
 TEST_CASE("tlb: fifo, 4-entry fully associative, exact pattern and victims", "[tlb]") {
-  Tlb tlb("t", 4, 4, 1, ReplacementPolicy::Fifo, 0);
+  Tlb tlb(tlb_params(4, 4, ReplacementPolicy::Fifo));
   const Trace t = run(tlb, kFaSeq);
   CHECK(t.pattern == "MMMMHMHMMMHM");
   CHECK(t.victims == std::vector<unsigned>{0, 1, 2, 3, 0, 1, 2, 3, 0});
@@ -149,7 +155,7 @@ TEST_CASE("tlb: fifo, 4-entry fully associative, exact pattern and victims", "[t
 TEST_CASE("tlb: lru and plru, 8-entry 2-way, exact pattern and victims", "[tlb]") {
   // 4 sets: vpns 1, 5, 9 map to set 1; 2, 6, 10 to set 2. With two ways PLRU is LRU.
   for (auto policy : {ReplacementPolicy::Lru, ReplacementPolicy::Plru}) {
-    Tlb tlb("t", 8, 2, 1, policy, 0);
+    Tlb tlb(tlb_params(8, 2, policy));
     const Trace t = run(tlb, k2wSeq);
     CHECK(t.pattern == "MMMHMMMMMM");
     CHECK(t.victims == std::vector<unsigned>{0, 1, 0, 1, 0, 1, 0, 1, 1});
@@ -164,7 +170,7 @@ TEST_CASE("tlb: lru and plru, 8-entry 2-way, exact pattern and victims", "[tlb]"
 }
 
 TEST_CASE("tlb: fifo, 8-entry 2-way, exact pattern and victims", "[tlb]") {
-  Tlb tlb("t", 8, 2, 1, ReplacementPolicy::Fifo, 0);
+  Tlb tlb(tlb_params(8, 2, ReplacementPolicy::Fifo));
   const Trace t = run(tlb, k2wSeq);
   CHECK(t.pattern == "MMMHMHMMMM");
   CHECK(t.victims == std::vector<unsigned>{0, 1, 0, 0, 1, 0, 1, 1});
@@ -175,7 +181,7 @@ TEST_CASE("tlb: fifo, 8-entry 2-way, exact pattern and victims", "[tlb]") {
 }
 
 TEST_CASE("tlb: plru 8-way tree bits follow the documented convention", "[tlb]") {
-  Tlb tlb("t", 8, 8, 1, ReplacementPolicy::Plru, 0);
+  Tlb tlb(tlb_params(8, 8, ReplacementPolicy::Plru));
   CHECK(tlb.victim_way(0) == 0);
   for (Vpn v = 0; v < 8; ++v) tlb.fill(entry(v, v + 1000));  // ways 0..7 in order
   for (unsigned w = 0; w < 8; ++w) REQUIRE(tlb.slot(0, w)->vpn == w);
@@ -207,9 +213,9 @@ TEST_CASE("tlb: random is deterministic per seed and differs across seeds", "[tl
     x = x * 1103515245u + 12345u;
     seq.push_back((x >> 16) % 12);
   }
-  Tlb a("t", 4, 4, 1, ReplacementPolicy::Random, 7);
-  Tlb b("t", 4, 4, 1, ReplacementPolicy::Random, 7);
-  Tlb c("t", 4, 4, 1, ReplacementPolicy::Random, 8);
+  Tlb a(tlb_params(4, 4, ReplacementPolicy::Random, 7));
+  Tlb b(tlb_params(4, 4, ReplacementPolicy::Random, 7));
+  Tlb c(tlb_params(4, 4, ReplacementPolicy::Random, 8));
   const Trace ta = run(a, seq), tb = run(b, seq), tc = run(c, seq);
   CHECK(ta.pattern == tb.pattern);
   CHECK(ta.victims == tb.victims);
@@ -229,8 +235,8 @@ TEST_CASE("tlb: random is deterministic per seed and differs across seeds", "[tl
 
 TEST_CASE("tlb: random and fifo ignore hits", "[tlb]") {
   for (auto policy : {ReplacementPolicy::Random, ReplacementPolicy::Fifo}) {
-    Tlb a("t", 4, 4, 1, policy, 99);
-    Tlb b("t", 4, 4, 1, policy, 99);
+    Tlb a(tlb_params(4, 4, policy, 99));
+    Tlb b(tlb_params(4, 4, policy, 99));
     std::vector<unsigned> va, vb;
     for (Vpn v = 0; v < 40; ++v) {
       // b sees extra hits on whatever sits in way 0 and way 3 before each fill.
@@ -250,7 +256,7 @@ TEST_CASE("tlb: random and fifo ignore hits", "[tlb]") {
 TEST_CASE("tlb: invalid ways are used before evicting, for every policy", "[tlb]") {
   using P = ReplacementPolicy;
   for (auto policy : {P::Lru, P::Plru, P::Fifo, P::Random}) {
-    Tlb tlb("t", 4, 4, 1, policy, 3);
+    Tlb tlb(tlb_params(4, 4, policy, 3));
     for (Vpn v = 1; v <= 4; ++v) tlb.fill(entry(v, v));  // ways 0..3
     tlb.invalidate_page(4);                                 // frees way 3
     tlb.invalidate_page(2);                                 // frees way 1
@@ -270,7 +276,7 @@ TEST_CASE("tlb: invalid ways are used before evicting, for every policy", "[tlb]
     CHECK(tlb.stats().evictions == 1);
   }
   // lru: the invalid way wins over the least recently used one (way 0 here).
-  Tlb lru("t", 4, 4, 1, P::Lru, 0);
+  Tlb lru(tlb_params(4, 4));
   for (Vpn v = 1; v <= 4; ++v) lru.fill(entry(v, v));
   lru.invalidate_page(3);
   CHECK(lru.victim_way(9) == 2);
@@ -279,7 +285,7 @@ TEST_CASE("tlb: invalid ways are used before evicting, for every policy", "[tlb]
 }
 
 TEST_CASE("tlb: a fill of an existing vpn/asid updates it in place", "[tlb]") {
-  Tlb tlb("t", 4, 4, 1, ReplacementPolicy::Fifo, 0);
+  Tlb tlb(tlb_params(4, 4, ReplacementPolicy::Fifo));
   tlb.fill(entry(7, 100, 1));
   tlb.fill(entry(8, 101, 1));
   tlb.fill(entry(7, 200, 1, kUserRw & ~0x04));  // now read-only, new frame
@@ -303,7 +309,7 @@ TEST_CASE("tlb: a fill of an existing vpn/asid updates it in place", "[tlb]") {
 }
 
 TEST_CASE("tlb: ASID isolation", "[tlb]") {
-  Tlb tlb("t", 8, 2, 1, ReplacementPolicy::Lru, 0);
+  Tlb tlb(tlb_params(8, 2));
   tlb.fill(entry(7, 100, 1));
   tlb.fill(entry(7, 200, 2));
   CHECK(valid_slots(tlb) == 2);
@@ -323,7 +329,7 @@ TEST_CASE("tlb: ASID isolation", "[tlb]") {
 }
 
 TEST_CASE("tlb: global entries match every ASID and survive invalidate_asid", "[tlb]") {
-  Tlb tlb("t", 8, 2, 1, ReplacementPolicy::Lru, 0);
+  Tlb tlb(tlb_params(8, 2));
   tlb.fill(entry(8, 300, 1, kUserRw | kGlobal));
   tlb.fill(entry(9, 400, 1));
   for (Asid a : {0u, 1u, 5u, 4095u}) {
@@ -348,7 +354,7 @@ TEST_CASE("tlb: global entries match every ASID and survive invalidate_asid", "[
 }
 
 TEST_CASE("tlb: each invalidation kind", "[tlb]") {
-  Tlb tlb("t", 16, 4, 1, ReplacementPolicy::Lru, 0);
+  Tlb tlb(tlb_params(16, 4));
   auto fill_all = [&] {
     tlb.fill(entry(10, 1, 1));
     tlb.fill(entry(10, 2, 2));
@@ -406,7 +412,7 @@ TEST_CASE("tlb: each invalidation kind", "[tlb]") {
 }
 
 TEST_CASE("tlb: superpages of level 1 and 2", "[tlb]") {
-  Tlb tlb("t", 8, 2, 1, ReplacementPolicy::Lru, 0);
+  Tlb tlb(tlb_params(8, 2));
   const Vpn mega = Vpn{3} << 9;    // 2 MiB page: vpns 0x600 .. 0x7ff
   const Vpn giga = Vpn{5} << 18;   // 1 GiB page: 2^18 vpns
   tlb.fill(entry(mega + 0x10, 0x40000, 1, kUserRw, 1));  // any vpn inside the page
@@ -457,7 +463,7 @@ TEST_CASE("tlb: superpages of level 1 and 2", "[tlb]") {
 }
 
 TEST_CASE("tlb: superpage fills of the same page at different vpns do not duplicate", "[tlb]") {
-  Tlb tlb("t", 4, 4, 1, ReplacementPolicy::Lru, 0);
+  Tlb tlb(tlb_params(4, 4));
   const Vpn mega = Vpn{9} << 9;
   tlb.fill(entry(mega + 1, 0x40000, 1, kUserRw, 1));
   tlb.fill(entry(mega + 300, 0x80000, 1, kUserRw, 1));
@@ -470,7 +476,7 @@ TEST_CASE("tlb: superpage fills of the same page at different vpns do not duplic
 }
 
 TEST_CASE("tlb: victim_way agrees with fill, lru 16-entry 4-way", "[tlb]") {
-  Tlb tlb("t", 16, 4, 1, ReplacementPolicy::Lru, 0);
+  Tlb tlb(tlb_params(16, 4));
   uint32_t x = 1;
   for (int i = 0; i < 500; ++i) {
     x = x * 1664525u + 1013904223u;

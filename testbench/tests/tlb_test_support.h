@@ -1,6 +1,7 @@
 // Shared by the TLB tests (C++, RTL, lockstep): TLB entries built by name.
 #pragma once
 #include "common/pte.h"
+#include "mmu/tlb.h"
 #include "mmu/tlb_model.h"
 
 namespace mmusim::test {
@@ -16,6 +17,19 @@ inline TlbEntry entry(Vpn vpn, Ppn ppn, Asid asid = 1, uint8_t flags = kUserRw, 
   e.flags = flags;
   e.level = level;
   return e;
+}
+
+// A test TLB's parameters: `entries` entries in sets of `ways` ways,
+// replaced by `policy`, the random policy seeded with `seed`; 1-cycle hits.
+inline TlbParams tlb_params(unsigned entries, unsigned ways, ReplacementPolicy policy = ReplacementPolicy::Lru,
+                            uint64_t seed = 0) {
+  TlbParams p;
+  p.name = "test";
+  p.entries = entries;
+  p.ways = ways;
+  p.policy = policy;
+  p.seed = seed;
+  return p;
 }
 
 }  // namespace mmusim::test
