@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <iterator>
+#include <string_view>
 
 #include "cpu/trace_reader.h"
 #include "top.h"
@@ -47,6 +48,10 @@ void Timeline::sample(const Top& top, Cycles now) {
                  top.kernel.live_processes(), faults);
   for (uint64_t n : k.faults) fmt::format_to(std::back_inserter(row), ",{}", n);
   fmt::format_to(std::back_inserter(row), ",{}\n", k.bytes_copied);
+  // The end-of-run row repeats the last record's when that ended the run.
+  const std::string_view text(row.data(), row.size());
+  if (text == last_row_) return;
+  last_row_.assign(text);
   file_.out().write(row.data(), std::streamsize(row.size()));
 }
 

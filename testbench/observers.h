@@ -55,6 +55,7 @@ class Timeline {
   OutputFile file_;
   Cycles interval_;
   Cycles next_ = 0;
+  std::string last_row_;
 };
 
 // --vcd: the model's main signals as a waveform: the running process, each

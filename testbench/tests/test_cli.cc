@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -279,6 +280,52 @@ TEST_CASE("cli: --timeline samples frames and faults at every interval of simula
   CHECK(last[1] == 0);
   CHECK(last[9] == 4096);
   CHECK(last[12] == 16777216);
+}
+
+TEST_CASE("cli: --timeline and --compare work with several CPUs", "[cli][timeline][compare][cpus]") {
+  const std::string trace = kSource + "/traces/mc-cow-sibling.trace";
+  TempFile csv("", ".csv"), stats("", ".json");
+  REQUIRE(run_mmusim({"-q", "--set", "cpu.count=2", "--timeline", csv.path(), "--timeline-interval", "1000",
+                      "--stats", stats.path(), trace})
+              .exit_code == 0);
+  const auto s = nlohmann::json::parse(read_all(stats.path()));
+  REQUIRE(s["cpu.1.accesses"] == 2);
+  std::ifstream in(csv.path());
+  std::string line, last;
+  std::getline(in, line);
+  uint64_t prev = 0, rows = 0;
+  while (std::getline(in, line)) {
+    const uint64_t cycle = std::stoull(line.substr(0, line.find(',')));
+    CHECK(cycle > prev);
+    prev = cycle;
+    last = line;
+    ++rows;
+  }
+  CHECK(rows > 2);
+  // The last sample is the end of the run: the latest of the CPUs' clocks,
+  // with both faults counted (one demand-zero, one COW copy).
+  CHECK(prev == s["sim.cycles"].get<uint64_t>());
+  CHECK(prev == std::max(s["cpu.0.cycles"].get<uint64_t>(), s["cpu.1.cycles"].get<uint64_t>()));
+  std::vector<std::string> cols;
+  std::stringstream ss(last);
+  for (std::string x; std::getline(ss, x, ',');) cols.push_back(x);
+  REQUIRE(cols.size() == 13);
+  CHECK(cols[6] == "2");
+  CHECK(cols[9] == "1");
+
+  TempFile both("", ".json");
+  const ProcessResult r = run_mmusim({"--compare", "--set", "cpu.count=2", "--stats", both.path(), trace});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("Copy-on-Write vs Normal Copying") != std::string::npos);
+  const auto c = nlohmann::json::parse(read_all(both.path()));
+  CHECK(c["cow"]["faults.cow_copy"] == 1);
+  CHECK(c["cow"]["shootdown.ipis"] == 1);
+  CHECK(c["eager"]["faults.cow_copy"] == 0);
+  for (const char* policy : {"cow", "eager"}) {
+    CHECK(c[policy]["cpu.1.accesses"] == 2);
+    CHECK(c[policy]["verify.mismatches"] == 0);
+  }
 }
 
 TEST_CASE("cli: --compare writes each run's per-fault CSV with the policy in its name", "[cli][compare]") {
