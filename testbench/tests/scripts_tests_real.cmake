@@ -7,7 +7,7 @@ add_test(NAME scripts.lackey2trace
          COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/tests/test_lackey2trace.py $<TARGET_FILE:mmusim>)
 add_test(NAME scripts.calibrate.fit
          COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/tests/test_calibrate.py $<TARGET_FILE:mmusim>
-                 Fit MinimaxLine WhatToDo ShootdownFit Shootbench)
+                 Fit MinimaxLine WhatToDo ShootdownFit PvmHost Shootbench)
 # Runs mmusim on the calibration scenarios (up to 256 MiB forks): Release only.
 add_test(NAME scripts.calibrate.end_to_end
          COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/tests/test_calibrate.py $<TARGET_FILE:mmusim>
