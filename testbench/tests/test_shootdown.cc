@@ -99,23 +99,45 @@ TEST_CASE("shootdown: a COW copy with two remote CPUs running the process costs 
   CHECK(r.stats["cpu.3.ipis_received"] == 0);
 }
 
-TEST_CASE("shootdown: a range over kernel.flush_ceiling pages is one full flush", "[shootdown]") {
-  const std::string trace =
+// Four pages mapped (0x10000, 0x11000, 0x12000, 0x1f000), a thread on CPU 1
+// running, then one munmap of the range; exact IPI costs. (One simulation a
+// test case: SystemC elaborates once a process.)
+namespace {
+RunResult run_munmap_four_pages(const char* ceiling) {
+  TempFile file(
       "1 mmap 0x10000 64K rw\n1 thread 11 cpu=1\n11 store 0x10000 1\n11 store 0x1f000 1\n"
-      "1 store 0x10000 2\n1 store 0x11000 2\n1 store 0x12000 2\n1 munmap 0x10000 64K\n";
-  TempFile file(trace);
+      "1 store 0x10000 2\n1 store 0x11000 2\n1 store 0x12000 2\n1 munmap 0x10000 64K\n");
   Config cfg;
-  cfg.set("cpu.count=2");
-  cfg.set("kernel.flush_ceiling=3");
+  for (const char* s : {"cpu.count=2", "kernel.ipi_send=7", "kernel.ipi_latency=100", "kernel.ipi_handler=1000",
+                        "kernel.tlb_flush=3", ceiling})
+    cfg.set(s);
   cfg.validate();
   RunOptions opts;
   opts.trace = file.path();
-  const RunResult r = run_simulation(cfg, opts);
+  opts.check_each_step = true;
+  return run_simulation(cfg, opts);
+}
+}  // namespace
+
+TEST_CASE("shootdown: a range over kernel.flush_ceiling pages is one full flush", "[shootdown]") {
+  // Four pages over a ceiling of 3: one full flush (one kernel.tlb_flush, not
+  // four), sent to CPU 1 as one IPI; the initiator waits for the send, the
+  // delivery and the target's handler and flush.
+  const RunResult r = run_munmap_four_pages("kernel.flush_ceiling=3");
   REQUIRE(r.exit_code == 0);
-  // Four pages were mapped (0x10000, 0x11000, 0x12000, 0x1f000): over the
-  // ceiling of 3, so one full flush, sent to CPU 1 as one IPI.
   CHECK(r.stats["shootdown.full_flushes"] == 1);
   CHECK(r.stats["shootdown.ipis"] == 1);
+  CHECK(r.stats["shootdown.target_cycles"] == 1000 + 3);
+  CHECK(r.stats["shootdown.initiator_cycles"] == 7 + 100 + 1000 + 3);
+}
+
+TEST_CASE("shootdown: a range up to kernel.flush_ceiling pages is flushed page by page", "[shootdown]") {
+  const RunResult r = run_munmap_four_pages("kernel.flush_ceiling=4");
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.stats["shootdown.full_flushes"] == 0);
+  CHECK(r.stats["shootdown.ipis"] == 1);
+  CHECK(r.stats["shootdown.target_cycles"] == 1000 + 4 * 3);
+  CHECK(r.stats["shootdown.initiator_cycles"] == 7 + 100 + 1000 + 4 * 3);
 }
 
 TEST_CASE("shootdown: trace errors of the 1.1 operations give exit 2 with the file and line", "[shootdown][errors]") {
