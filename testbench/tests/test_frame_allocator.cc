@@ -3,6 +3,8 @@
 // order that must not change when no huge page is allocated.
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <random>
 #include <set>
 #include <vector>
 
@@ -291,6 +293,111 @@ TEST_CASE("memory: the frame allocator reports its huge-page statistics", "[memo
   CHECK(out["memory.data_frames_in_use"] == kHugeFrames);
   CHECK(out["memory.pt_frames_in_use"] == 1);
   CHECK(out["memory.frames_total"] == 3 * kHugeFrames + 10);
+}
+
+TEST_CASE("memory: random 4 KiB and huge allocations, references, frees and splits keep the allocator exact",
+          "[memory][huge]") {
+  const uint64_t total = 4 * kHugeFrames + 37;
+  FrameAllocator fa(total);
+  fa.reserve();
+  std::mt19937_64 rng(11);
+  // What the test holds: references per 4 KiB frame, and per huge page (by head).
+  std::map<Ppn, uint32_t> small, huge;
+  auto pick = [&](std::map<Ppn, uint32_t>& m) {
+    auto it = m.begin();
+    std::advance(it, long(rng() % m.size()));
+    return it;
+  };
+  auto check = [&] {
+    uint64_t free = 0, free_blocks = 0, in_use = 0, huge_in_use = 0;
+    for (uint64_t b = 0; b < fa.huge_blocks(); ++b) {
+      bool all_free = true;
+      for (Ppn f = b * kHugeFrames; f < (b + 1) * kHugeFrames; ++f) all_free &= fa.use(f) == FrameUse::Free;
+      free_blocks += all_free;
+    }
+    for (Ppn f = 0; f < total; ++f) {
+      if (fa.use(f) == FrameUse::Free) {
+        ++free;
+        REQUIRE_FALSE(small.count(f));
+        continue;
+      }
+      if (fa.reserved(f)) continue;
+      ++in_use;
+      if (fa.huge(f)) {
+        REQUIRE(huge.count(fa.head(f)));
+        REQUIRE(fa.refcount(f) == huge[fa.head(f)]);
+      } else {
+        REQUIRE(small.count(f));
+        REQUIRE(fa.refcount(f) == small[f]);
+      }
+    }
+    huge_in_use = huge.size();
+    REQUIRE(fa.free_frames() == free);
+    REQUIRE(fa.free_huge_blocks() == free_blocks);
+    REQUIRE(fa.stats().in_use == in_use);
+    REQUIRE(fa.stats().huge_in_use == huge_in_use);
+    REQUIRE(in_use == small.size() + kHugeFrames * huge.size());
+  };
+  for (int step = 0; step < 20000; ++step) {
+    const unsigned op = unsigned(rng() % 100);
+    if (op < 25) {
+      const uint64_t free_before = fa.free_frames();
+      const auto f = fa.alloc(FrameUse::Data);
+      REQUIRE(f.has_value() == (free_before > 0));
+      if (f) {
+        REQUIRE_FALSE(small.count(*f));  // never handed out twice
+        REQUIRE_FALSE(fa.huge(*f));
+        small[*f] = 1;
+      }
+    } else if (op < 40) {
+      // The lowest wholly free block, or nothing when there is none.
+      std::optional<Ppn> lowest;
+      for (uint64_t b = 0; b < fa.huge_blocks() && !lowest; ++b) {
+        bool all_free = true;
+        for (Ppn f = b * kHugeFrames; f < (b + 1) * kHugeFrames; ++f) all_free &= fa.use(f) == FrameUse::Free;
+        if (all_free) lowest = b * kHugeFrames;
+      }
+      const auto h = fa.alloc_huge(FrameUse::Data);
+      REQUIRE(h == lowest);
+      if (h) huge[*h] = 1;
+    } else if (op < 47 && !small.empty()) {
+      auto it = pick(small);
+      fa.get(it->first);
+      ++it->second;
+    } else if (op < 52 && !huge.empty()) {
+      auto it = pick(huge);
+      fa.get(it->first + rng() % kHugeFrames);  // any frame of it counts on the head
+      ++it->second;
+    } else if (op < 88 && !small.empty()) {
+      auto it = pick(small);
+      REQUIRE(fa.put(it->first) == (it->second == 1));
+      if (--it->second == 0) small.erase(it);
+    } else if (op < 97 && !huge.empty()) {
+      auto it = pick(huge);
+      REQUIRE(fa.put(it->first + rng() % kHugeFrames) == (it->second == 1));
+      if (--it->second == 0) huge.erase(it);
+    } else if (!huge.empty()) {
+      auto it = pick(huge);
+      fa.split_huge(it->first);
+      for (Ppn f = it->first; f < it->first + kHugeFrames; ++f) small[f] = it->second;
+      huge.erase(it);
+    }
+    if (step % 97 == 0) check();
+    if (step % 1000 == 999) {  // everything exits: memory is whole again, in the allocator's order
+      for (auto& [f, refs] : small)
+        for (; refs; --refs) REQUIRE(fa.put(f) == (refs == 1));
+      for (auto& [h, refs] : huge)
+        for (; refs; --refs) REQUIRE(fa.put(h) == (refs == 1));
+      small.clear();
+      huge.clear();
+      REQUIRE(fa.free_huge_blocks() == fa.huge_blocks() - 1);  // all but the reserved frame's
+    }
+  }
+  check();
+  CHECK(fa.stats().huge_allocs > 20);
+  CHECK(fa.stats().huge_failed > 20);
+  CHECK(fa.stats().huge_splits > 5);
+  CHECK(fa.stats().allocs - fa.stats().frees == fa.stats().in_use);
 }
 
 }  // namespace mmusim::test
