@@ -529,6 +529,19 @@ def read_then_write(size, check_every=16, pid=1, base=FAULTS_BASE):
 # created on CPU 1, touches the first page and stays there, current, so every
 # PTE the main task removes or write-protects interrupts CPU 1.
 
+def _page_count(size):
+    if size < PAGE or size % PAGE:
+        raise ValueError(f"size {size} is not a positive multiple of {PAGE}")
+    return size // PAGE
+
+
+def _populate(pid, base, size):
+    """`pid` maps `size` bytes rw at `base` and stores i + 1 to page i."""
+    yield f"{pid} mmap {base:#x} {format_size(size)} rw\n"
+    for i in range(size // PAGE):
+        yield f"{pid} store {base + i * PAGE:#x} {i + 1}\n"
+
+
 def _sibling_lines(sibling, pid, tid, base):
     if sibling:
         yield f"{pid} thread {tid} cpu=1\n"
@@ -540,16 +553,12 @@ def shootdown_cow(size, sibling, parent=1, child=2, tid=3, base=FAULTS_BASE):
     forks `child` (which does nothing until it exits at the end), [creates
     the sibling thread,] and stores to every page again: one COW copy fault
     each, which with the sibling also shoots down CPU 1."""
-    if size < PAGE or size % PAGE:
-        raise ValueError(f"size {size} is not a positive multiple of {PAGE}")
-    npages = size // PAGE
+    npages = _page_count(size)
 
     def lines():
         yield (f"# mmusim trace: COW copy faults, {format_size(size)} ({npages} pages)"
                f"{', a sibling thread on CPU 1' if sibling else ''}\n")
-        yield f"{parent} mmap {base:#x} {format_size(size)} rw\n"
-        for i in range(npages):
-            yield f"{parent} store {base + i * PAGE:#x} {i + 1}\n"
+        yield from _populate(parent, base, size)
         yield f"{parent} fork {child} cpu=0\n"
         yield from _sibling_lines(sibling, parent, tid, base)
         for i in range(npages):
@@ -568,16 +577,12 @@ def shootdown_munmap(size, sibling, pid=1, tid=3, base=FAULTS_BASE):
     """A process maps `size` bytes rw, stores to every page, [creates the
     sibling thread,] then unmaps the pages one munmap each (with the
     sibling, each shoots down CPU 1)."""
-    if size < PAGE or size % PAGE:
-        raise ValueError(f"size {size} is not a positive multiple of {PAGE}")
-    npages = size // PAGE
+    npages = _page_count(size)
 
     def lines():
         yield (f"# mmusim trace: munmap page by page, {format_size(size)} ({npages} pages)"
                f"{', a sibling thread on CPU 1' if sibling else ''}\n")
-        yield f"{pid} mmap {base:#x} {format_size(size)} rw\n"
-        for i in range(npages):
-            yield f"{pid} store {base + i * PAGE:#x} {i + 1}\n"
+        yield from _populate(pid, base, size)
         yield from _sibling_lines(sibling, pid, tid, base)
         for i in range(npages):
             yield f"{pid} munmap {base + i * PAGE:#x} 4K\n"

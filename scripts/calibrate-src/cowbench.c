@@ -35,25 +35,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PAGE 4096UL
+#include "bench.h"
+
+static long minflt(void) { return minflt_of(RUSAGE_SELF); }
 #define MAX_SIZES 16
-
-static void die(const char *what) {
-  fprintf(stderr, "cowbench: %s: %s\n", what, strerror(errno));
-  exit(1);
-}
-
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static long minflt(void) {
-  struct rusage ru;
-  if (getrusage(RUSAGE_SELF, &ru) != 0) die("getrusage");
-  return ru.ru_minflt;
-}
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;

@@ -43,24 +43,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PAGE 4096UL
+#include "bench.h"
 
-static void die(const char *what) {
-  fprintf(stderr, "shootbench: %s: %s\n", what, strerror(errno));
-  exit(1);
-}
-
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static long minflt(void) {
-  struct rusage ru;
-  if (getrusage(RUSAGE_THREAD, &ru) != 0) die("getrusage");
-  return ru.ru_minflt;
-}
+static long minflt(void) { return minflt_of(RUSAGE_THREAD); }
 
 static void pin(int cpu) {
   cpu_set_t set;
