@@ -1,6 +1,7 @@
 // mmusim: the command line (spec/interface.md).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -180,7 +181,17 @@ int sc_main(int argc, char* argv[]) {
     if (const int sig = interrupt_signal()) throw Interrupted(sig);  // arrived since the run
     if (stats_out) {
       stats_out->out() << r.stats.dump(2) << "\n";
-      stats_out->commit();
+      try {
+        stats_out->commit();
+      } catch (const UserError&) {
+        // The run has committed its other outputs already: take them back, so
+        // that exit status 2 leaves no output file (a device stays a device).
+        for (const std::string* out : {&faults_file, &timeline_file, &vcd_file, &opts.rtl_vcd}) {
+          struct stat st {};
+          if (!out->empty() && ::stat(out->c_str(), &st) == 0 && S_ISREG(st.st_mode)) std::remove(out->c_str());
+        }
+        throw;
+      }
     }
     if (!quiet) std::cout << format_summary(r.stats);
     if (!check_file.empty()) rc = std::max(rc, check_stats(check_file, r.stats));

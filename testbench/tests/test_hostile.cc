@@ -266,6 +266,16 @@ TEST_CASE("cli: --stats or --faults on a full disk (/dev/full) is exit 2 naming 
   }
 }
 
+TEST_CASE("cli: --stats on a full disk takes back the --faults file the run wrote", "[cli][hostile][output]") {
+  const std::string trace = kSource + "/traces/tutorial-int-x.trace";
+  OutputPath faults("f.csv");
+  const ProcessResult r = run_mmusim({"-q", "--faults", faults.path, "--stats", "/dev/full", trace});
+  INFO(r.command << "\n" << r.output);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "mmusim: /dev/full: cannot write: No space left on device\n");
+  CHECK(faults.listing().empty());
+}
+
 TEST_CASE("cli: an output in a directory that does not exist is exit 2 before the run", "[cli][hostile][output]") {
   // Tests run as root, which a chmod 0500 directory does not stop: a parent
   // that does not exist, and a path under /proc, cannot be written by anyone.
