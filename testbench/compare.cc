@@ -4,12 +4,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/interrupt.h"
 #include "common/output_file.h"
 #include "common/stats_registry.h"
 #include "kernel/fault.h"
@@ -53,7 +56,16 @@ int run_child(Config cfg, RunOptions opts, const std::string& policy, StatsJson&
     std::_Exit(r.exit_code);
   }
   int status = 0;
-  waitpid(pid, &status, 0);
+  // SIGINT or SIGTERM to this process alone (a terminal's ^C reaches both):
+  // pass it on to the child, which stops as interrupted, and wait for it.
+  bool forwarded = false;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) break;
+    if (const int sig = interrupt_signal(); sig != 0 && !forwarded) {
+      ::kill(pid, sig);
+      forwarded = true;
+    }
+  }
   std::ifstream in(out);
   StatsJson msg;
   try {
@@ -63,6 +75,7 @@ int run_child(Config cfg, RunOptions opts, const std::string& policy, StatsJson&
     throw UserError(fmt::format("--compare: the {} run died (status {})", policy, status));
   }
   std::remove(out.c_str());
+  if (const int rc = msg["exit_code"].get<int>(); rc >= 128) throw Interrupted(rc - 128);
   stats = msg["stats"];
   error = msg["error"].get<std::string>();
   return msg["exit_code"].get<int>();
@@ -81,9 +94,16 @@ int run_compare(const Config& cfg, const RunOptions& base, const std::string& st
   }
   StatsJson eager, cow;
   std::string eager_err, cow_err;
-  const int rc_eager = run_child(cfg, opts, "eager", eager, eager_err);
-  const int rc_cow = rc_eager == 2 ? 2 : run_child(cfg, opts, "cow", cow, cow_err);
+  int rc_eager = 0, rc_cow = 0;
+  try {
+    rc_eager = run_child(cfg, opts, "eager", eager, eager_err);
+    rc_cow = rc_eager == 2 ? 2 : run_child(cfg, opts, "cow", cow, cow_err);
+  } catch (...) {
+    if (!stdin_copy.empty()) std::remove(stdin_copy.c_str());
+    throw;
+  }
   if (!stdin_copy.empty()) std::remove(stdin_copy.c_str());
+  if (const int sig = interrupt_signal()) throw Interrupted(sig);
   if (rc_eager == 2 || rc_cow == 2) throw UserError(rc_eager == 2 ? eager_err : cow_err);
   if (!eager_err.empty()) std::cerr << "mmusim (eager): " << eager_err << "\n";
   if (!cow_err.empty()) std::cerr << "mmusim (cow): " << cow_err << "\n";

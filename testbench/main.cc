@@ -1,12 +1,14 @@
 // mmusim: the command line (spec/interface.md).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <systemc>
@@ -14,6 +16,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/interrupt.h"
 #include "common/output_file.h"
 #include "common/stats_registry.h"
 #include "compare.h"
@@ -120,7 +123,8 @@ int sc_main(int argc, char* argv[]) {
   app.add_flag("--check-invariants", check_each_step, "check the kernel's invariants after every trace line (slow)");
   // The name TRACE says it all: no type after it.
   app.add_option("TRACE", trace, "trace file (plain, .gz or .zst; - for standard input)")->type_name("");
-  app.footer("Exit status: 0 ok, 1 a verification failed, 2 bad usage, configuration or trace.\n"
+  app.footer("Exit status: 0 ok, 1 a verification failed, 2 bad usage, configuration, trace or output file,\n"
+             "130 stopped by SIGINT, 143 stopped by SIGTERM (no output file written).\n"
              "Configuration keys: mmusim --print-config\n"
              "Statistics: mmusim --list-stats");
 
@@ -136,6 +140,8 @@ int sc_main(int argc, char* argv[]) {
     return 0;
   }
 
+  // From here on SIGINT and SIGTERM stop the run cleanly (exit 130, 143).
+  install_interrupt_handlers();
   try {
     Config cfg;
     if (!config_file.empty()) cfg.load_file(config_file);
@@ -162,16 +168,37 @@ int sc_main(int argc, char* argv[]) {
 
     if (compare) return run_compare(cfg, opts, stats_file, quiet);
 
+    // Opened before the run, like the other outputs, so that a path that
+    // cannot be written is an error (exit 2) before the simulation, not after it.
+    std::unique_ptr<OutputFile> stats_out;
+    if (!stats_file.empty()) stats_out = std::make_unique<OutputFile>(stats_file);
     RunResult r = run_simulation(cfg, opts);
-    if (r.exit_code == kExitBadInput) {
+    if (r.exit_code == kExitBadInput || r.exit_code >= 128) {  // bad input, or SIGINT/SIGTERM (130, 143)
       std::cerr << "mmusim: " << r.error << "\n";
-      return kExitBadInput;
+      return r.exit_code;
     }
     int rc = r.exit_code;
-    if (!stats_file.empty()) write_file_atomically(stats_file, r.stats.dump(2) + "\n");
+    if (const int sig = interrupt_signal()) throw Interrupted(sig);  // arrived since the run
+    if (stats_out) {
+      stats_out->out() << r.stats.dump(2) << "\n";
+      try {
+        stats_out->commit();
+      } catch (const UserError&) {
+        // The run has committed its other outputs already: take them back, so
+        // that exit status 2 leaves no output file (a device stays a device).
+        for (const std::string* out : {&faults_file, &timeline_file, &vcd_file, &opts.rtl_vcd}) {
+          struct stat st {};
+          if (!out->empty() && ::stat(out->c_str(), &st) == 0 && S_ISREG(st.st_mode)) std::remove(out->c_str());
+        }
+        throw;
+      }
+    }
     if (!quiet) std::cout << format_summary(r.stats);
     if (!check_file.empty()) rc = std::max(rc, check_stats(check_file, r.stats));
     return rc;
+  } catch (const Interrupted& e) {
+    std::cerr << "mmusim: " << e.what() << "\n";
+    return interrupt_exit_status(e.signal());
   } catch (const UserError& e) {
     std::cerr << "mmusim: " << e.what() << "\n";
     return kExitBadInput;

@@ -10,6 +10,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/interrupt.h"
 #include "common/stats_registry.h"
 #include "cpu/trace_reader.h"
 #include "lockstep_tlb.h"
@@ -89,6 +90,10 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
     }
     simulate();
     progress.reset();
+    // Stopped by SIGINT or SIGTERM (during the run, or before it began):
+    // unwinding abandons every output file, so nothing is left behind. Ahead
+    // of the trace error: a read cut short by the signal may look like one.
+    if (const int sig = interrupt_signal()) throw Interrupted(sig);
     if (!top.player->error().empty()) throw UserError(top.player->error());
 
     if (invariant_error.empty()) {
@@ -123,10 +128,15 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
     }
     if (top.verify.mismatches > 0 || !invariant_error.empty() || !tlb_failure.empty()) result.exit_code = 1;
     if (timeline) timeline->sample(top, top.now());
+    if (const int sig = interrupt_signal()) throw Interrupted(sig);
     if (faults_csv) faults_csv->commit();
     if (timeline) timeline->commit();
     if (waves) waves->commit(top.now());
     top.finish_rtl_vcd(true);
+  } catch (const Interrupted& e) {  // exit status 130 or 143, no statistics
+    result.exit_code = interrupt_exit_status(e.signal());
+    result.error = e.what();
+    result.stats = StatsJson();
   } catch (const UserError& e) {
     result.exit_code = 2;
     result.error = e.what();

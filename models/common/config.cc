@@ -3,7 +3,9 @@
 // unknown keys, cross-key validation and printing back as TOML.
 #include "common/config.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -441,12 +443,27 @@ const ParamDecl& Config::decl(const std::string& key) const {
 }
 
 void Config::load_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(fmt::format("{}: cannot open configuration file: {}", path, std::strerror(errno)));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw UserError(fmt::format("{}: cannot read configuration file", path));
-  load_toml(text.str(), path);
+  // Plain read(2), so that every failure has its errno: an ifstream opens a
+  // directory without complaint and then reads nothing, which used to run
+  // with the defaults as if the file were empty.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw UserError(fmt::format("{}: cannot open configuration file: {}", path, std::strerror(errno)));
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    const ssize_t k = ::read(fd, buf, sizeof buf);
+    if (k > 0) {
+      text.append(buf, static_cast<size_t>(k));
+    } else if (k == 0) {
+      break;
+    } else if (errno != EINTR) {
+      const int err = errno;
+      ::close(fd);
+      throw UserError(fmt::format("{}: cannot read configuration file: {}", path, std::strerror(err)));
+    }
+  }
+  ::close(fd);
+  load_toml(text, path);
 }
 
 void Config::load_toml(std::string_view text, const std::string& name) {

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "common/error.h"
+#include "common/interrupt.h"
 
 namespace mmusim {
 namespace {
@@ -44,7 +45,12 @@ class FdInput final : public RawInput {
     for (;;) {
       ssize_t k = ::read(fd_, buf, n);
       if (k >= 0) return static_cast<size_t>(k);
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        // A read blocked on a pipe or terminal: stop reading if SIGINT or
+        // SIGTERM asked the run to stop (the run then ends as interrupted).
+        if (interrupt_signal() != 0) return 0;
+        continue;
+      }
       throw UserError(name_ + ": " + std::strerror(errno));
     }
   }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "common/interrupt.h"
 #include "common/stats_registry.h"
 #include "kernel/kernel.h"
 #include "verify/reference_model.h"
@@ -32,6 +33,9 @@ void TracePlayer::run() {
   const sc_core::sc_time quantum = clock_.to_time(quantum_);
   try {
     while (trace_.next(rec)) {
+      // SIGINT or SIGTERM: stop between records (one relaxed load per record;
+      // the per-access path never looks). run_simulation reports it.
+      if (interrupt_signal() != 0) break;
       ++records_;
       try {
         dispatch(rec);

@@ -91,8 +91,8 @@ TEST_CASE("output: abandoned or never committed, a file leaves nothing and the o
 TEST_CASE("output: a path that cannot be written is an error naming it, before any data", "[output]") {
   TempDir dir;
   const std::string path = dir.file("no/such/dir/x.vcd");
-  CHECK_THROWS_WITH(OutputFile(path), path + ": cannot write");
-  CHECK_THROWS_WITH(write_file_atomically(path, "x"), path + ": cannot write");
+  CHECK_THROWS_WITH(OutputFile(path), path + ": cannot write: No such file or directory");
+  CHECK_THROWS_WITH(write_file_atomically(path, "x"), path + ": cannot write: No such file or directory");
   CHECK(dir.listing().empty());
 }
 
@@ -103,8 +103,29 @@ TEST_CASE("output: a failed rename is an error naming the path, and the temporar
   ::close(::open((path + "/inside").c_str(), O_CREAT | O_WRONLY, 0644));  // a non-empty directory
   OutputFile f(path);
   f.out() << "data";
-  CHECK_THROWS_WITH(f.commit(), path + ": cannot write");
+  CHECK_THROWS_WITH(f.commit(), path + ": cannot write: Is a directory");
   CHECK(dir.listing() == "taken ");
+}
+
+TEST_CASE("output: a full disk is an error naming the path, and no file is left", "[output]") {
+  // /dev/full: every write fails with ENOSPC. A device is written in place
+  // (a rename over it would replace the device node with a file).
+  struct stat st {};
+  REQUIRE(::stat("/dev/full", &st) == 0);
+  REQUIRE(S_ISCHR(st.st_mode));
+  CHECK_THROWS_WITH(write_file_atomically("/dev/full", std::string(1 << 16, 'x')),
+                    "/dev/full: cannot write: No space left on device");
+  REQUIRE(::stat("/dev/full", &st) == 0);
+  CHECK(S_ISCHR(st.st_mode));  // still the device
+  CHECK(::access("/dev/full.tmp", F_OK) != 0);
+}
+
+TEST_CASE("output: a device such as /dev/null is written in place, not replaced", "[output]") {
+  write_file_atomically("/dev/null", "data\n");
+  struct stat st {};
+  REQUIRE(::stat("/dev/null", &st) == 0);
+  CHECK(S_ISCHR(st.st_mode));
+  CHECK(::access("/dev/null.tmp", F_OK) != 0);
 }
 
 TEST_CASE("output: write_file_atomically replaces a file's contents whole", "[output]") {
