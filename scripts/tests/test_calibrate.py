@@ -298,7 +298,7 @@ class Shootbench(unittest.TestCase):
             self.assertGreater(v["ns_per_page"], 0, k)
             sibling = k.endswith("sibling")
             self.assertEqual(v["spun_ns"] > 0, sibling, k)
-            self.assertLessEqual(v["oncpu_ns"], v["spun_ns"] * 1.01 + 1e5, k)
+            self.assertEqual(v["oncpu_ns"] > 0, sibling, k)
         sd = cal.summarize_shootdown([d])
         self.assertGreaterEqual(sd["target_ns"], 0)
 
