@@ -77,6 +77,12 @@ def spread(n, count):
     return [i * n // count for i in range(count)]
 
 
+def page_va(base, i):
+    """An address in page i above base, at a word-aligned offset that varies
+    with i, so that not every access is at offset 0."""
+    return base + i * PAGE + ((i * 24) % PAGE)
+
+
 def fraction_count(n, fraction):
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f"fraction {fraction} is not between 0 and 1")
@@ -266,8 +272,7 @@ def faults(size, fork=False, child_writes=1.0, exec_=False, parent_writes=0.0, c
     ce = check_every
 
     def pva(i):
-        # vary the offset inside the page (word-aligned) so not every access is at offset 0
-        return base + i * PAGE + ((i * 24) % PAGE)
+        return page_va(base, i)
 
     def v_parent(i):
         return i + 1
@@ -398,8 +403,7 @@ def snapshot_server(size, cpus, write_fraction=0.5, threads=None, check_every=16
     rounds = len(written[0])  # thread 1 has the largest share, so writes the most pages
 
     def va(i):
-        # vary the offset inside the page (word-aligned), as faults() does
-        return base + i * PAGE + ((i * 24) % PAGE)
+        return page_va(base, i)
 
     def v_old(i):
         return i + 1
