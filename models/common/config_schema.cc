@@ -107,7 +107,11 @@ std::vector<ParamDecl> build_schema() {
   s.push_back(uint_param("mem.latency", 100, 0, 1'000'000, "cycles",
                          "one memory access by the page walker, the kernel or the CPU"));
   s.push_back(uint_param("mem.copy_bytes_per_cycle", 3, 1, 65'536, "bytes/cycle",
-                         "bandwidth of a page copy or page zeroing"));
+                         "bandwidth of a page copy (and of zeroing, unless "
+                         "mem.zero_bytes_per_cycle says otherwise)"));
+  s.push_back(uint_param("mem.zero_bytes_per_cycle", 0, 0, 65'536, "bytes/cycle",
+                         "bandwidth of zeroing a page (0: mem.copy_bytes_per_cycle); a store "
+                         "stream of zeroes runs faster than a copy's read and write"));
   s.push_back(enum_param("kernel.fork_policy", "cow", {"cow", "eager"},
                          "fork: cow (share pages copy-on-write) or eager (copy every page at "
                          "fork)"));
@@ -129,6 +133,18 @@ std::vector<ParamDecl> build_schema() {
                          "cycles to write one PTE, besides its memory access"));
   s.push_back(uint_param("kernel.tlb_flush", 100, 0, kMaxCycles, "cycles",
                          "cycles for one TLB invalidation (sfence.vma of one page)"));
+  // Defaults from the reference host (shared/reference/host-measurements.md,
+  // 3.6 GHz): with the other defaults, a COW reuse fault then costs 0.96 us
+  // (measured: 0.78-0.97 us), a COW copy and a write after a read 2.31 us
+  // (measured: 2.3-2.9 and 2.06 us).
+  s.push_back(uint_param("kernel.cow_fault", 200, 0, kMaxCycles, "cycles",
+                         "work of a write fault on a write-protected page (cow_reuse, cow_copy, "
+                         "cow_zero) beyond a not-present fault's: the page's lock, reference-count "
+                         "and reuse checks"));
+  s.push_back(uint_param("kernel.cow_new_frame", 900, 0, kMaxCycles, "cycles",
+                         "work of a COW fault that maps a new frame (cow_copy, cow_zero: Linux's "
+                         "wp_page_copy) beyond a reuse fault's and the frame's allocation and copy "
+                         "or zeroing: reverse map and accounting of the old and new frames"));
   s.push_back(uint_param("kernel.fork_base", 223'000, 0, kMaxCycles, "cycles",
                          "fork cost: fixed part"));
   s.push_back(uint_param("kernel.fork_per_pte", 240, 0, kMaxCycles, "cycles",

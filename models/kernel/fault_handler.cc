@@ -87,12 +87,14 @@ Kernel::FaultResult Kernel::handle_fault(Task& t, VAddr va, AccessType access, C
       write_leaf(slot, pte, pte.with(Pte::W | Pte::D), c);
       return spurious();
     }
+    c.handler += costs_.cow_fault;  // the page's lock, reference count, reuse check
     const Ppn old = pte.ppn();
     Ppn target = old;
     if (old == zero_frame_) {
       auto f = alloc_frame(FrameUse::Data, c);  // step 2
       if (!f) return die(FaultOutcome::OomKilled);
       c.copy += mem_.zero_frame(*f);
+      c.handler += costs_.cow_new_frame;  // reverse map and accounting (Linux's wp_page_copy)
       target = *f;
       kind = FaultKind::CowZero;
     } else if (frames_.refcount(old) == 1) {
@@ -101,6 +103,7 @@ Kernel::FaultResult Kernel::handle_fault(Task& t, VAddr va, AccessType access, C
       auto f = alloc_frame(FrameUse::Data, c);  // step 2: a new free frame
       if (!f) return die(FaultOutcome::OomKilled);
       c.copy += mem_.copy_frame(*f, old);       // step 3: copy the old page
+      c.handler += costs_.cow_new_frame;        // both frames' reverse map and accounting
       stats_.bytes_copied += kPageSize;
       stats_.cow_bytes_copied += kPageSize;
       target = *f;

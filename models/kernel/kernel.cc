@@ -20,6 +20,8 @@ KernelCosts KernelCosts::from(const Config& cfg) {
   k.frame_free = cfg.u64("kernel.frame_free");
   k.pte_update = cfg.u64("kernel.pte_update");
   k.tlb_flush = cfg.u64("kernel.tlb_flush");
+  k.cow_fault = cfg.u64("kernel.cow_fault");
+  k.cow_new_frame = cfg.u64("kernel.cow_new_frame");
   k.fork_base = cfg.u64("kernel.fork_base");
   k.fork_per_pte = cfg.u64("kernel.fork_per_pte");
   k.context_switch = cfg.u64("kernel.context_switch");

@@ -13,6 +13,8 @@ struct KernelCosts {
   Cycles frame_alloc = 0, frame_free = 0;
   Cycles pte_update = 0;                 // writing one PTE, besides its memory access
   Cycles tlb_flush = 0;                  // one local invalidation (sfence.vma of a page)
+  Cycles cow_fault = 0;                  // a write-protect fault's work beyond a not-present one's
+  Cycles cow_new_frame = 0;              // a COW fault's new frame: reverse map, accounting
   Cycles fork_base = 0, fork_per_pte = 0;
   Cycles context_switch = 0, syscall = 0;
   Cycles ipi_send = 0;     // the initiator sends one IPI

@@ -17,6 +17,8 @@ PhysMem::PhysMem(sc_core::sc_module_name name, const Config& cfg, const Clock& c
       size_(cfg.u64("mem.size")),
       latency_(cfg.u64("mem.latency")),
       copy_bytes_per_cycle_(cfg.u64("mem.copy_bytes_per_cycle")),
+      zero_bytes_per_cycle_(cfg.u64("mem.zero_bytes_per_cycle") ? cfg.u64("mem.zero_bytes_per_cycle")
+                                                                  : copy_bytes_per_cycle_),
       frames_(size_ >> kPageShift, nullptr) {
   socket.register_b_transport(this, &PhysMem::b_transport);
   socket.register_transport_dbg(this, &PhysMem::transport_dbg);
@@ -88,7 +90,7 @@ Cycles PhysMem::copy_frame(Ppn dst, Ppn src) {
 Cycles PhysMem::zero_frame(Ppn dst) {
   ++stats_.zeroes;
   release(dst);
-  return bulk_cycles(kPageSize);
+  return zero_cycles(kPageSize);
 }
 
 bool PhysMem::check(tlm::tlm_generic_payload& trans) const {

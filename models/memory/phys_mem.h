@@ -39,9 +39,13 @@ class PhysMem : public sc_core::sc_module {
   Cycles access_latency() const { return latency_; }
   // Cycles to move `bytes` at mem.copy_bytes_per_cycle (bandwidth only).
   Cycles transfer_cycles(uint64_t bytes) const { return (bytes + copy_bytes_per_cycle_ - 1) / copy_bytes_per_cycle_; }
-  // Cycles to copy or zero `bytes` at mem.copy_bytes_per_cycle, plus one access latency.
+  // Cycles to copy `bytes` at mem.copy_bytes_per_cycle, plus one access latency.
   Cycles bulk_cycles(uint64_t bytes) const {
     return latency_ + transfer_cycles(bytes);
+  }
+  // Cycles to zero `bytes` at mem.zero_bytes_per_cycle, plus one access latency.
+  Cycles zero_cycles(uint64_t bytes) const {
+    return latency_ + (bytes + zero_bytes_per_cycle_ - 1) / zero_bytes_per_cycle_;
   }
 
   // Functional access (no timing; callers charge access_latency()). The range
@@ -75,6 +79,7 @@ class PhysMem : public sc_core::sc_module {
   Cycles latency_;
   std::vector<std::unique_ptr<tlm_utils::simple_target_socket<PhysMem>>> more_ports_;
   uint64_t copy_bytes_per_cycle_;
+  uint64_t zero_bytes_per_cycle_;  // mem.zero_bytes_per_cycle, or the copy rate when 0
   std::vector<uint8_t*> frames_;         // nullptr: frame reads as zeroes
   std::vector<uint8_t*> host_free_;      // recycled host pages
   std::vector<std::unique_ptr<uint8_t[]>> host_chunks_;

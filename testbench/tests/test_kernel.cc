@@ -17,17 +17,20 @@ const std::vector<std::string> kTimedConfig = {
     "mem.latency=10",        "mem.copy_bytes_per_cycle=8", "kernel.trap_entry=100", "kernel.trap_exit=50",
     "kernel.fault_base=1000", "kernel.frame_alloc=200",     "kernel.pte_update=5",   "kernel.tlb_flush=7",
     "kernel.fork_base=1000", "kernel.fork_per_pte=10",     "kernel.syscall=0",      "mmu.pwc_entries=0",
-    "kernel.frame_free=3",   "mem.size=16M"};
+    "kernel.frame_free=3",   "mem.size=16M",                "mem.zero_bytes_per_cycle=32",
+    "kernel.cow_fault=400",  "kernel.cow_new_frame=2000"};
 
-// Under kTimedConfig: zeroing or copying a page is one access plus 4096 bytes
-// at 8 bytes a cycle; a new page-table frame is an allocation and a zeroing.
+// Under kTimedConfig: copying a page is one access plus 4096 bytes at 8 bytes
+// a cycle, zeroing one the same at 32 bytes a cycle; a new page-table frame is
+// an allocation and a zeroing.
 constexpr uint64_t kBulk = 10 + 4096 / 8;
-constexpr uint64_t kTableFrame = 200 + kBulk;
+constexpr uint64_t kZero = 10 + 4096 / 32;
+constexpr uint64_t kTableFrame = 200 + kZero;
 // A demand-zero store into an empty address space: trap, a walk that stops at
 // the root, the handler reading 2 levels and the leaf, two table frames and a
 // data frame, the zeroing, 3 PTE writes, trap exit.
 constexpr uint64_t kFirstTouchFault =
-    100 + 10 + (1000 + 3 * 10) + (2 * kTableFrame + 200) + kBulk + 3 * (5 + 10) + 50;
+    100 + 10 + (1000 + 3 * 10) + (2 * kTableFrame + 200) + kZero + 3 * (5 + 10) + 50;
 
 std::vector<std::string> with(std::vector<std::string> base, std::initializer_list<std::string> more) {
   base.insert(base.end(), more);
@@ -211,23 +214,25 @@ TEST_CASE("kernel: each fault's latency breakdown follows the configuration and 
   CHECK(std::stoull(rows[0][6]) == 10);
   CHECK(std::stoull(rows[0][7]) == 1000 + 3 * 10);
   CHECK(std::stoull(rows[0][8]) == 2 * kTableFrame + 200);
-  CHECK(std::stoull(rows[0][9]) == kBulk);
+  CHECK(std::stoull(rows[0][9]) == kZero);
   CHECK(std::stoull(rows[0][10]) == 3 * (5 + 10));
   CHECK(std::stoull(rows[0][11]) == 0);
   CHECK(std::stoull(rows[0][12]) == 50);
   CHECK(std::stoull(rows[0][4]) == kFirstTouchFault);
   // COW copy in the child (cold TLB): a full 3-level walk finds the read-only
-  // leaf; one frame, one 4 KiB copy, one PTE write, one TLB invalidation.
+  // leaf; the write-protect fault's and the copy's own work; one frame, one
+  // 4 KiB copy, one PTE write, one TLB invalidation.
   CHECK(rows[1][3] == "cow_copy");
   CHECK(rows[1][1] == "2");
   CHECK(std::stoull(rows[1][6]) == 3 * 10);
-  CHECK(std::stoull(rows[1][7]) == 1000 + 3 * 10);
+  CHECK(std::stoull(rows[1][7]) == 1000 + 3 * 10 + 400 + 2000);
   CHECK(std::stoull(rows[1][8]) == 200);
   CHECK(std::stoull(rows[1][9]) == kBulk);
   CHECK(std::stoull(rows[1][10]) == 15);
   CHECK(std::stoull(rows[1][11]) == 7);
   // COW reuse in the parent after the child exited: no frame, no copy.
   CHECK(rows[2][3] == "cow_reuse");
+  CHECK(std::stoull(rows[2][7]) == 1000 + 3 * 10 + 400);
   CHECK(std::stoull(rows[2][8]) == 0);
   CHECK(std::stoull(rows[2][9]) == 0);
   CHECK(std::stoull(rows[2][10]) == 15);
