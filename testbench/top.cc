@@ -165,6 +165,7 @@ void Top::declare_stats(StatsRegistry& r) {
   Mmu::declare_stats(r);
   Kernel::declare_stats(r);
   FrameAllocator::declare_stats(r);
+  CopyEngine::declare_stats(r);
   r.add({{"memory.host_frames_peak", "frames", "host memory backing the simulated frames, in frames, at the peak"}});
 }
 

@@ -541,6 +541,8 @@ void Config::validate() const {
   if (mem % kPageSize != 0)
     throw UserError(fmt::format("mem.size = {} is not a multiple of 4K", mem));
   if (mem < kMiB) throw UserError(fmt::format("mem.size = {} is less than 1M", format_size(mem)));
+  if (const uint64_t row = u64("rowclone.row_bytes"); row % kPageSize != 0)
+    throw UserError(fmt::format("rowclone.row_bytes = {} is not a multiple of 4K", format_size(row)));
 }
 
 uint64_t Config::u64(const std::string& key) const {

@@ -57,7 +57,7 @@ Kernel::FaultResult Kernel::handle_fault(Task& t, VAddr va, AccessType access, C
       if (obj.frames[page] == SharedObject::kNoFrame) {
         auto f = alloc_frame(FrameUse::Data, c);
         if (!f) return die(FaultOutcome::OomKilled);
-        c.copy += mem_.zero_frame(*f);
+        c.copy += engine_->zero(*f);
         obj.frames[page] = uint32_t(*f);  // the object's own reference
         kind = FaultKind::DemandZero;
       } else {
@@ -71,7 +71,7 @@ Kernel::FaultResult Kernel::handle_fault(Task& t, VAddr va, AccessType access, C
     } else {
       auto f = alloc_frame(FrameUse::Data, c);
       if (!f) return die(FaultOutcome::OomKilled);
-      c.copy += mem_.zero_frame(*f);
+      c.copy += engine_->zero(*f);
       frames_.set_exclusive(*f, true);
       kind = FaultKind::DemandZero;
       updated = leaf_flags_for(*v, *f, v->perms.w, store);
@@ -93,16 +93,16 @@ Kernel::FaultResult Kernel::handle_fault(Task& t, VAddr va, AccessType access, C
     if (old == zero_frame_) {
       auto f = alloc_frame(FrameUse::Data, c);  // step 2
       if (!f) return die(FaultOutcome::OomKilled);
-      c.copy += mem_.zero_frame(*f);
+      c.copy += engine_->zero(*f);
       c.handler += costs_.cow_new_frame;  // reverse map and accounting (Linux's wp_page_copy)
       target = *f;
       kind = FaultKind::CowZero;
     } else if (frames_.refcount(old) == 1) {
       kind = FaultKind::CowReuse;  // nobody else maps it: no copy
     } else {
-      auto f = alloc_frame(FrameUse::Data, c);  // step 2: a new free frame
+      auto f = alloc_copy_target(old, c);       // step 2: a new free frame
       if (!f) return die(FaultOutcome::OomKilled);
-      c.copy += mem_.copy_frame(*f, old);       // step 3: copy the old page
+      c.copy += engine_->copy(*f, old);         // step 3: copy the old page
       c.handler += costs_.cow_new_frame;        // both frames' reverse map and accounting
       stats_.bytes_copied += kPageSize;
       stats_.cow_bytes_copied += kPageSize;

@@ -45,9 +45,9 @@ Kernel::ForkResult Kernel::fork(Task& t, Pid child_pid, unsigned child_cpu) {
       } else if (f == zero_frame_) {
         // the zero frame is shared by everyone already
       } else if (!cow_fork_) {
-        auto copy = alloc_frame(FrameUse::Data, c);
+        auto copy = alloc_copy_target(f, c);
         if (!copy) return false;
-        c.copy += mem_.copy_frame(*copy, f);
+        c.copy += engine_->copy(*copy, f);
         frames_.set_exclusive(*copy, true);
         child_pte = leaf_flags_for(pv, *copy, pv.perms.w, pte.dirty());
         ++copied;

@@ -45,6 +45,8 @@ Kernel::Kernel(const Config& cfg, PhysMem& mem, std::vector<TlbMaintenance*> cpu
       placement_(cfg.str("kernel.placement") == "same" ? Placement::Same : Placement::RoundRobin),
       reuse_flush_all_(cfg.str("kernel.reuse_flush") == "all"),
       flush_ceiling_(cfg.u64("kernel.flush_ceiling")),
+      engine_(make_copy_engine(cfg, mem)),
+      copy_aware_alloc_(cfg.flag("kernel.copy_aware_alloc")),
       last_placed_(unsigned(cpus.size()) - 1),  // round robin starts at CPU 0
       cpus_(cpus.size()) {
   for (size_t k = 0; k < cpus.size(); ++k) cpus_[k].tlb = cpus[k];
@@ -257,6 +259,7 @@ void Kernel::report(StatsJson& out) const {
   out["shootdown.full_flushes"] = stats_.ceiling_flushes;
   for (unsigned k = 0; k < cpu_count(); ++k) out[fmt::format("cpu.{}.ipis_received", k)] = cpus_[k].ipis_received;
   frames_.report(out);
+  engine_->report(out);
 }
 
 void Kernel::declare_stats(StatsRegistry& r) {

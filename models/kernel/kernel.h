@@ -23,6 +23,7 @@
 #include "kernel/address_space.h"
 #include "kernel/fault.h"
 #include "kernel/kernel_costs.h"
+#include "memory/copy_engine.h"
 #include "memory/frame_allocator.h"
 
 namespace mmusim {
@@ -129,6 +130,7 @@ class Kernel {
   PagingMode mode() const { return mode_; }
   FrameAllocator& frames() { return frames_; }
   const FrameAllocator& frames() const { return frames_; }
+  const CopyEngine& copy_engine() const { return *engine_; }
   size_t live_processes() const { return procs_.size(); }
 
   // Called for every fault the handler resolved (for the --faults CSV).
@@ -163,6 +165,9 @@ class Kernel {
   void prune_tables(Process& p, Vpn vpn, Cycles& cost);
   void free_tables(Ppn table, unsigned level, Cycles& cost);
   std::optional<Ppn> alloc_frame(FrameUse use, Cost& c);
+  // A data frame to copy `src` into: with kernel.copy_aware_alloc, one where
+  // the copy engine copies it fastest if one is free.
+  std::optional<Ppn> alloc_copy_target(Ppn src, Cost& c);
   void release_frame(Ppn f, Cycles& cost);
   void drop_shared_page(SharedObject& obj, uint64_t page, Cycles& cost);
   Pte leaf_flags_for(const Vma& v, Ppn frame, bool writable, bool dirty) const;
@@ -201,6 +206,8 @@ class Kernel {
   Placement placement_;
   bool reuse_flush_all_;
   uint64_t flush_ceiling_;
+  std::unique_ptr<CopyEngine> engine_;  // every page copy and zeroing
+  bool copy_aware_alloc_;
   unsigned last_placed_;
   bool broken_cow_shootdown_ = false;
 

@@ -12,8 +12,21 @@ std::optional<Ppn> Kernel::alloc_frame(FrameUse use, Cost& c) {
   auto f = frames_.alloc(use);
   if (!f) return std::nullopt;
   c.alloc += costs_.frame_alloc;
-  if (use == FrameUse::PageTable) c.alloc += mem_.zero_frame(*f);  // a new table starts empty
+  if (use == FrameUse::PageTable) c.alloc += engine_->zero(*f);  // a new table starts empty
   return f;
+}
+
+std::optional<Ppn> Kernel::alloc_copy_target(Ppn src, Cost& c) {
+  if (copy_aware_alloc_ && engine_->placement_aware()) {
+    std::optional<Ppn> near;
+    engine_->for_each_near(src, [&](Ppn p) { return (near = frames_.alloc_at(p, FrameUse::Data)).has_value(); });
+    engine_->count_placement(near.has_value());
+    if (near) {
+      c.alloc += costs_.frame_alloc;
+      return near;
+    }
+  }
+  return alloc_frame(FrameUse::Data, c);
 }
 
 void Kernel::release_frame(Ppn f, Cycles& cost) {

@@ -101,7 +101,19 @@ std::optional<Ppn> FrameAllocator::alloc(FrameUse use) {
     ++stats_.failed;
     return std::nullopt;
   }
-  const Ppn p = *found;
+  take(*found, use);
+  return found;
+}
+
+std::optional<Ppn> FrameAllocator::alloc_at(Ppn p, FrameUse use) {
+  if (p >= info_.size() || info_[p].use != uint8_t(FrameUse::Free)) return std::nullopt;
+  // A listed entry of p, or the bump pointer reaching it, finds it in use and
+  // passes over it (alloc() skips frames that are not free).
+  take(p, use);
+  return p;
+}
+
+void FrameAllocator::take(Ppn p, FrameUse use) {
   Info& i = info_[p];
   i = Info{1, 0, uint8_t(use), uint8_t(i.flags & kListed)};
   if (p >= high_) high_ = p + 1;
@@ -111,7 +123,6 @@ std::optional<Ppn> FrameAllocator::alloc(FrameUse use) {
     ++stats_.allocs;
     count(use, +1);
   }
-  return p;
 }
 
 std::optional<Ppn> FrameAllocator::alloc_huge(FrameUse use) {

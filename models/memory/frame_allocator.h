@@ -50,6 +50,8 @@ class FrameAllocator {
   // A free frame with refcount 1, or nothing if memory is full. Freed frames
   // are handed out again first (LIFO), as soon as they are freed.
   std::optional<Ppn> alloc(FrameUse use);
+  // Frame p itself if it is free (copy-aware placement), else nothing.
+  std::optional<Ppn> alloc_at(Ppn p, FrameUse use);
   // The head of the lowest 2 MiB-aligned block of 512 free frames, taken as
   // one huge page with refcount 1; nothing if no block is wholly free (the
   // caller falls back to 4 KiB pages). FrameUse::Reserved takes it for the
@@ -120,6 +122,7 @@ class FrameAllocator {
     uint64_t count_ = 0;
   };
 
+  void take(Ppn p, FrameUse use);  // a free frame p becomes in use, refcount 1
   void count(FrameUse use, int64_t delta);
   void share(uint32_t refs_before, uint32_t refs_after, uint64_t frames);
   // One frame more (or less) not free in its block.

@@ -71,7 +71,7 @@ TEST_CASE("config: defaults", "[config]") {
 
 TEST_CASE("config: the schema is well formed", "[config]") {
   const auto& schema = mmusim::config_schema();
-  REQUIRE(schema.size() == 44);
+  REQUIRE(schema.size() == 63);
   CHECK(schema.front().name == "cpu.freq_mhz");
   CHECK(schema.back().name == "verify.max_reports");
   std::set<std::string> names;
@@ -302,6 +302,7 @@ TEST_CASE("config: cross-key checks", "[config]") {
   CHECK_THAT(validate_error({"tlb.l2.entries=1000"}), Contains("tlb.l2.entries = 1000 is not a multiple of tlb.l2.ways"));
   CHECK_THAT(validate_error({"tlb.l2.entries=8", "tlb.l2.ways=16"}), Contains("tlb.l2.ways = 16 exceeds"));
   CHECK(validate_error({"mem.size=1048577"}) == "mem.size = 1048577 is not a multiple of 4K");
+  CHECK(validate_error({"rowclone.row_bytes=6K"}) == "rowclone.row_bytes = 6K is not a multiple of 4K");
   // Accepted: no L2 whatever its ways, fully associative L1, plru with power-of-two ways.
   CHECK(validate_error({"tlb.l2.entries=0", "tlb.l2.ways=7", "tlb.l2.policy=plru"}) == "");
   CHECK(validate_error({"tlb.l1.entries=32", "tlb.l1.ways=32"}) == "");
