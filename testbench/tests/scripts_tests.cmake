@@ -6,7 +6,8 @@
 # NAME.png or NAME.svg names), scripts/study-write-fraction (at 4 MiB: cow
 # copies f x N bytes, eager N) and scripts/study-snapshot with its generator
 # (at 256 KiB on 1, 2 and 4 CPUs: exact COW, IPI and deferred-flush counts
-# under both shootdown policies). Each takes a few seconds and none depends
+# under both shootdown policies), scripts/study-copy-engine (at 1 MiB: each
+# engine's copy time and energy, FPM for every copy placed near). Each takes a few seconds and none depends
 # on timing beyond which policy is slower.
 # Included from testbench/tests/CMakeLists.txt:
 #   include(${CMAKE_CURRENT_SOURCE_DIR}/scripts_tests.cmake)
@@ -23,5 +24,8 @@ add_test(NAME scripts.study_write_fraction
 add_test(NAME scripts.study_snapshot
          COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/tests/test_study_snapshot.py
                  $<TARGET_FILE:mmusim>)
+add_test(NAME scripts.study_copy_engine
+         COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/tests/test_study_copy_engine.py
+                 $<TARGET_FILE:mmusim>)
 set_tests_properties(scripts.tools scripts.sweep scripts.plot scripts.study_write_fraction scripts.study_snapshot
-                     PROPERTIES LABELS "scripts;no-sanitizer" TIMEOUT 300)
+                     scripts.study_copy_engine PROPERTIES LABELS "scripts;no-sanitizer" TIMEOUT 300)
