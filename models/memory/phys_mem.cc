@@ -1,13 +1,18 @@
 #include "memory/phys_mem.h"
 
+#include <fmt/format.h>
+#include <sys/mman.h>
+
+#include <cerrno>
 #include <cstring>
 
 #include "common/config.h"
+#include "common/error.h"
 
 namespace mmusim {
 
 namespace {
-constexpr size_t kHostChunkFrames = 256;  // host pages are carved 1 MiB at a time
+constexpr uint64_t kHostHuge = uint64_t{2} << 20;  // a host transparent huge page
 }
 
 PhysMem::PhysMem(sc_core::sc_module_name name, const Config& cfg, const Clock& clock)
@@ -19,44 +24,50 @@ PhysMem::PhysMem(sc_core::sc_module_name name, const Config& cfg, const Clock& c
       copy_bytes_per_cycle_(cfg.u64("mem.copy_bytes_per_cycle")),
       zero_bytes_per_cycle_(cfg.u64("mem.zero_bytes_per_cycle") ? cfg.u64("mem.zero_bytes_per_cycle")
                                                                   : copy_bytes_per_cycle_),
-      frames_(size_ >> kPageShift, nullptr) {
+      live_((frames() + 63) / 64),
+      touched_((frames() + 63) / 64) {
   socket.register_b_transport(this, &PhysMem::b_transport);
   socket.register_transport_dbg(this, &PhysMem::transport_dbg);
+  // Address space only: the host backs a page when it is first written
+  // (MAP_NORESERVE: mem.size may exceed the host's memory).
+  reserved_ = size_ + kHostHuge;
+  void* m = mmap(nullptr, reserved_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (m == MAP_FAILED)
+    throw UserError(fmt::format("mem.size = {}: cannot reserve that much host address space: {}", format_size(size_),
+                                std::strerror(errno)));
+  mapping_ = static_cast<uint8_t*>(m);
+  base_ = mapping_ + (kHostHuge - reinterpret_cast<uintptr_t>(mapping_) % kHostHuge) % kHostHuge;
+  // Where the host has transparent huge pages, one fault maps 2 MiB.
+  // Advice only: without it (THP off) the model works the same, slower.
+  madvise(base_, size_, MADV_HUGEPAGE);
 }
 
-PhysMem::~PhysMem() = default;
+PhysMem::~PhysMem() { munmap(mapping_, reserved_); }
 
-uint8_t* PhysMem::backing(Ppn p) {
-  uint8_t* f = frames_[p];
-  if (f) return f;
-  if (host_free_.empty()) {
-    host_chunks_.emplace_back(new uint8_t[kHostChunkFrames * kPageSize]);
-    uint8_t* base = host_chunks_.back().get();
-    for (size_t i = kHostChunkFrames; i-- > 0;) host_free_.push_back(base + i * kPageSize);
+uint8_t* PhysMem::backing(Ppn p, bool overwrite) {
+  uint8_t* f = host(p);
+  uint64_t& live = live_[p >> 6];
+  const uint64_t bit = uint64_t{1} << (p & 63);
+  if (live & bit) return f;
+  uint64_t& touched = touched_[p >> 6];
+  if (touched & bit) {
+    if (!overwrite) std::memset(f, 0, kPageSize);  // dead contents of an earlier use
+  } else {
+    touched |= bit;  // fresh host memory reads as zeroes already
+    stats_.host_frames_peak = ++host_frames_;
   }
-  f = host_free_.back();
-  host_free_.pop_back();
-  std::memset(f, 0, kPageSize);
-  frames_[p] = f;
-  stats_.host_frames_peak = std::max(stats_.host_frames_peak, ++host_frames_);
+  live |= bit;
   return f;
 }
 
-void PhysMem::release(Ppn p) {
-  if (uint8_t* f = frames_[p]) {
-    host_free_.push_back(f);
-    frames_[p] = nullptr;
-    --host_frames_;
-  }
-}
+void PhysMem::release(Ppn p) { live_[p >> 6] &= ~(uint64_t{1} << (p & 63)); }
 
 void PhysMem::read(PAddr pa, void* dst, uint64_t len) const {
   auto* out = static_cast<uint8_t*>(dst);
   while (len) {
     const uint64_t off = page_offset(pa);
     const uint64_t n = std::min(len, kPageSize - off);
-    const uint8_t* f = frames_[pa >> kPageShift];
-    if (f) std::memcpy(out, f + off, n);
+    if (has(live_, pa >> kPageShift)) std::memcpy(out, base_ + pa, n);
     else std::memset(out, 0, n);
     out += n, pa += n, len -= n;
   }
@@ -82,7 +93,7 @@ void PhysMem::write64(PAddr pa, uint64_t v) { write(pa, &v, sizeof v); }
 
 Cycles PhysMem::copy_frame(Ppn dst, Ppn src) {
   ++stats_.copies;
-  if (frames_[src]) std::memcpy(backing(dst), frames_[src], kPageSize);
+  if (has(live_, src)) std::memcpy(backing(dst, true), host(src), kPageSize);
   else release(dst);
   return bulk_cycles(kPageSize);
 }
@@ -119,14 +130,13 @@ bool PhysMem::check(tlm::tlm_generic_payload& trans) const {
 void PhysMem::access(tlm::tlm_generic_payload& trans) {
   const PAddr pa = trans.get_address();
   const unsigned len = trans.get_data_length();
-  uint8_t* frame = frames_[pa >> kPageShift];
-  if (frame && len <= 8 && page_offset(pa) + len <= kPageSize) {
+  if (has(live_, pa >> kPageShift) && len <= 8 && page_offset(pa) + len <= kPageSize) {
     // The common case: a CPU access of a few bytes to a frame in use.
     if (trans.is_read()) {
-      std::memcpy(trans.get_data_ptr(), frame + page_offset(pa), len);
+      std::memcpy(trans.get_data_ptr(), base_ + pa, len);
       ++stats_.reads;
     } else if (trans.is_write()) {
-      std::memcpy(frame + page_offset(pa), trans.get_data_ptr(), len);
+      std::memcpy(base_ + pa, trans.get_data_ptr(), len);
       ++stats_.writes;
     }
     trans.set_response_status(tlm::TLM_OK_RESPONSE);

@@ -1,6 +1,10 @@
-// Physical memory: a TLM-2.0 target of mem.size bytes. Frames are stored
-// sparsely: a frame costs host memory only once something non-zero is written
-// to it; zeroing a frame gives its host page back.
+// Physical memory: a TLM-2.0 target of mem.size bytes, held in one host
+// address range reserved up front (frame p at base + p * 4 KiB) and backed by
+// the host kernel on first touch, with transparent huge pages where the host
+// has them: one host fault per 2 MiB, not per simulated page, and no
+// allocation per frame. A frame costs host memory only once something is
+// written to it; a zeroed frame is only marked so (it reads as zeroes) until
+// it is written again.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -57,10 +61,11 @@ class PhysMem : public sc_core::sc_module {
   // Bulk page operations; return their cost in cycles.
   Cycles copy_frame(Ppn dst, Ppn src);
   Cycles zero_frame(Ppn dst);
-  bool frame_is_zero_backed(Ppn p) const { return frames_[p] == nullptr; }
-  // A freed frame's contents are dead: give its host page back (no timing).
+  bool frame_is_zero_backed(Ppn p) const { return !has(live_, p); }
+  // A freed frame's contents are dead: it reads as zeroes from now on (no timing).
   void discard(Ppn p) { release(p); }
 
+  // Frames whose host page was ever written (the host memory the model holds).
   uint64_t host_frames() const { return host_frames_; }
   const PhysMemStats& stats() const { return stats_; }
 
@@ -71,8 +76,12 @@ class PhysMem : public sc_core::sc_module {
   bool check(tlm::tlm_generic_payload& trans) const;
   void access(tlm::tlm_generic_payload& trans);
 
-  uint8_t* backing(Ppn p);  // allocates a zeroed host page if absent
+  uint8_t* host(Ppn p) const { return base_ + (p << kPageShift); }
+  // Frame p's host page, holding its contents (zeroed first if it held dead
+  // ones); with `overwrite` the caller writes all of it, so it is not zeroed.
+  uint8_t* backing(Ppn p, bool overwrite = false);
   void release(Ppn p);
+  static bool has(const std::vector<uint64_t>& bits, Ppn p) { return bits[p >> 6] >> (p & 63) & 1; }
 
   const Clock& clock_;
   uint64_t size_;
@@ -80,9 +89,11 @@ class PhysMem : public sc_core::sc_module {
   std::vector<std::unique_ptr<tlm_utils::simple_target_socket<PhysMem>>> more_ports_;
   uint64_t copy_bytes_per_cycle_;
   uint64_t zero_bytes_per_cycle_;  // mem.zero_bytes_per_cycle, or the copy rate when 0
-  std::vector<uint8_t*> frames_;         // nullptr: frame reads as zeroes
-  std::vector<uint8_t*> host_free_;      // recycled host pages
-  std::vector<std::unique_ptr<uint8_t[]>> host_chunks_;
+  uint8_t* base_ = nullptr;       // the reserved range: size_ bytes, 2 MiB aligned
+  uint64_t reserved_ = 0;         // bytes mapped (with the alignment slack)
+  uint8_t* mapping_ = nullptr;    // what mmap returned
+  std::vector<uint64_t> live_;     // bit per frame: holds contents (else reads as zeroes)
+  std::vector<uint64_t> touched_;  // bit per frame: its host page was ever written
   uint64_t host_frames_ = 0;
   PhysMemStats stats_;
 };

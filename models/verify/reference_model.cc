@@ -1,9 +1,58 @@
 #include "verify/reference_model.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
 namespace mmusim {
+
+ReferenceModel::Page::Page(const Page& o) : n_(o.n_) {
+  std::copy(o.index_, o.index_ + n_, index_);
+  std::copy(o.value_, o.value_ + n_, value_);
+  if (o.bytes_) {
+    bytes_.reset(new uint8_t[kPageSize]);
+    std::memcpy(bytes_.get(), o.bytes_.get(), kPageSize);
+  }
+}
+
+uint64_t* ReferenceModel::Page::word(unsigned index, bool create) {
+  for (unsigned k = 0; k < n_; ++k)
+    if (index_[k] == index) return &value_[k];
+  if (!create || n_ == kSparseWords) return nullptr;
+  index_[n_] = uint16_t(index);
+  value_[n_] = 0;
+  return &value_[n_++];
+}
+
+void ReferenceModel::Page::read(unsigned offset, unsigned len, uint8_t* out) const {
+  if (bytes_) {
+    std::memcpy(out, bytes_.get() + offset, len);
+    return;
+  }
+  for (unsigned i = 0; i < len;) {  // word by word: an access may straddle two
+    const unsigned at = offset + i, in_word = at % 8, n = std::min(len - i, 8 - in_word);
+    uint64_t v = 0;
+    if (const uint64_t* w = const_cast<Page*>(this)->word(at / 8, false)) v = *w;
+    std::memcpy(out + i, reinterpret_cast<const uint8_t*>(&v) + in_word, n);
+    i += n;
+  }
+}
+
+void ReferenceModel::Page::write(unsigned offset, unsigned len, const uint8_t* in) {
+  for (unsigned i = 0; !bytes_ && i < len;) {
+    const unsigned at = offset + i, in_word = at % 8, n = std::min(len - i, 8 - in_word);
+    uint64_t* w = word(at / 8, true);
+    if (!w) {  // full: every byte from now on
+      bytes_.reset(new uint8_t[kPageSize]());
+      for (unsigned k = 0; k < n_; ++k) std::memcpy(bytes_.get() + 8 * index_[k], &value_[k], 8);
+      n_ = 0;
+      break;
+    }
+    std::memcpy(reinterpret_cast<uint8_t*>(w) + in_word, in + i, n);
+    i += n;
+  }
+  if (bytes_) std::memcpy(bytes_.get() + offset, in, len);
+}
 
 ReferenceModel::Proc& ReferenceModel::proc(Pid pid) { return procs_[pid]; }
 
@@ -114,10 +163,7 @@ ReferenceModel::Page& ReferenceModel::page_for_write(Proc& p, VAddr va) {
     // Private memory: the other holders keep the old contents.
     if (*ref && ref->use_count() > 1) *ref = std::make_shared<Page>(**ref);
   }
-  if (!*ref) {
-    *ref = std::make_shared<Page>();
-    (*ref)->fill(0);
-  }
+  if (!*ref) *ref = std::make_shared<Page>();
   return **ref;
 }
 
@@ -132,7 +178,7 @@ uint64_t ReferenceModel::load(Pid pid, VAddr va, unsigned size) {
       if (page) line = CacheLine{pid, vpn_of(va), const_cast<Page*>(page), false};
     }
     uint64_t v = 0;  // little-endian, as the host (see Cpu::access)
-    if (page) std::memcpy(&v, page->data() + page_offset(va), size);
+    if (page) page->read(unsigned(page_offset(va)), size, reinterpret_cast<uint8_t*>(&v));
     return v;
   }
   uint8_t bytes[8] = {};
@@ -148,7 +194,7 @@ uint64_t ReferenceModel::load(Pid pid, VAddr va, unsigned size) {
       // Pages that read as zeroes have no contents to cache yet.
       if (page) line = CacheLine{pid, vpn_of(a), const_cast<Page*>(page), false};
     }
-    if (page) std::memcpy(bytes + i, page->data() + page_offset(a), n);
+    if (page) page->read(unsigned(page_offset(a)), n, bytes + i);
     i += n;
   }
   uint64_t v = 0;
@@ -168,7 +214,9 @@ void ReferenceModel::store(Pid pid, VAddr va, unsigned size, uint64_t value) {
       page = &page_for_write(proc(pid), a);
       line = CacheLine{pid, vpn_of(a), page, true};
     }
-    for (unsigned k = 0; k < n; ++k) page->data()[page_offset(a) + k] = uint8_t(value >> (8 * (i + k)));
+    uint8_t bytes[8];
+    for (unsigned k = 0; k < n; ++k) bytes[k] = uint8_t(value >> (8 * (i + k)));
+    page->write(unsigned(page_offset(a)), n, bytes);
     i += n;
   }
 }

@@ -4,6 +4,9 @@
 // host-side bookkeeping, not the simulated mechanism); `shared` mappings are
 // one page map seen by every process that maps them. It also knows from its
 // own VMAs which accesses must segfault.
+// A page keeps only the 8-byte words written to it until it has more than a
+// few (then all 4 KiB): most traces store a handful of words a page, and the
+// reference must not double the host memory the simulated frames take.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -31,7 +34,25 @@ class ReferenceModel {
   void store(Pid pid, VAddr va, unsigned size, uint64_t value);
 
  private:
-  using Page = std::array<uint8_t, kPageSize>;
+  // One page's contents: the aligned 8-byte words written so far (the rest
+  // reads as zero), or every byte once more than kSparseWords were written.
+  class Page {
+   public:
+    Page() = default;
+    Page(const Page& o);
+    Page& operator=(const Page&) = delete;
+    void read(unsigned offset, unsigned len, uint8_t* out) const;  // within the page
+    void write(unsigned offset, unsigned len, const uint8_t* in);
+    bool dense() const { return bytes_ != nullptr; }
+
+   private:
+    static constexpr unsigned kSparseWords = 6;
+    uint64_t* word(unsigned index, bool create);  // nullptr: absent (reads as zero)
+    unsigned n_ = 0;                    // sparse words in use
+    uint16_t index_[kSparseWords] = {};  // word index in the page (offset / 8)
+    uint64_t value_[kSparseWords] = {};
+    std::unique_ptr<uint8_t[]> bytes_;  // dense: kPageSize bytes
+  };
   using PageRef = std::shared_ptr<Page>;
   struct SharedRegion {
     std::unordered_map<uint64_t, PageRef> pages;  // by page index in the region

@@ -91,7 +91,13 @@ TEST_CASE("memory: physical memory transport_dbg peeks without time, copy and ze
   CHECK(mem.zero_frame(5) == 40 + 4096 / 16);
   CHECK(mem.read64(frame_addr(5) + 16) == 0);
   CHECK(mem.frame_is_zero_backed(5));
-  CHECK(mem.host_frames() == 1);
+  // Both frames were written: their host pages stay for the frames' next use.
+  CHECK(mem.host_frames() == 2);
+  // Frame 5 written again: its dead contents are gone, the new word is there.
+  mem.write64(frame_addr(5) + 8, 7);
+  CHECK(mem.read64(frame_addr(5) + 16) == 0);
+  CHECK(mem.read64(frame_addr(5) + 8) == 7);
+  CHECK(mem.host_frames() == 2);
 }
 
 TEST_CASE("memory: the frame allocator's refcounts, peaks, LIFO reuse, exhaustion", "[memory]") {
