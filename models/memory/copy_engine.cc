@@ -15,6 +15,22 @@ std::unique_ptr<CopyEngine> make_copy_engine(const Config& cfg, PhysMem& mem) {
   return std::make_unique<CpuCopyEngine>(cfg, mem);
 }
 
+Cycles CopyEngine::counted_copy(uint64_t frames, Cycles t, double nj) {
+  ++stats_.copies;
+  stats_.bytes_copied += frames * kPageSize;
+  stats_.copy_cycles += t;
+  stats_.copy_energy_nj += nj;
+  return t;
+}
+
+Cycles CopyEngine::counted_zero(uint64_t frames, Cycles t, double nj) {
+  ++stats_.zeroes;
+  stats_.bytes_zeroed += frames * kPageSize;
+  stats_.zero_cycles += t;
+  stats_.zero_energy_nj += nj;
+  return t;
+}
+
 void CopyEngine::report(StatsJson& out) const {
   const CopyEngineStats& s = stats_;
   out["engine.name"] = name();

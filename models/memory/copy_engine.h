@@ -59,6 +59,9 @@ class CopyEngine {
  protected:
   virtual Cycles copy_frames(Ppn dst, Ppn src, uint64_t frames) = 0;
   virtual Cycles zero_frames(Ppn dst, uint64_t frames) = 0;
+  // Count one request of `frames` frames that took t cycles and nj nanojoules.
+  Cycles counted_copy(uint64_t frames, Cycles t, double nj);
+  Cycles counted_zero(uint64_t frames, Cycles t, double nj);
   // The i-th of near_count() frames near `src` (may lie beyond memory: the
   // caller checks).
   virtual uint64_t near_count() const { return 0; }

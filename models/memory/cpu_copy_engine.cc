@@ -10,22 +10,13 @@ CpuCopyEngine::CpuCopyEngine(const Config& cfg, PhysMem& mem)
 
 Cycles CpuCopyEngine::copy_frames(Ppn dst, Ppn src, uint64_t frames) {
   for (uint64_t i = 0; i < frames; ++i) mem_.copy_frame(dst + i, src + i);
-  const Cycles t = mem_.bulk_cycles(frames * kPageSize);  // one stream: one latency
-  ++stats_.copies;
-  stats_.bytes_copied += frames * kPageSize;
-  stats_.copy_cycles += t;
-  stats_.copy_energy_nj += copy_nj_ * double(frames);
-  return t;
+  // one stream: one latency
+  return counted_copy(frames, mem_.bulk_cycles(frames * kPageSize), copy_nj_ * double(frames));
 }
 
 Cycles CpuCopyEngine::zero_frames(Ppn dst, uint64_t frames) {
   for (uint64_t i = 0; i < frames; ++i) mem_.zero_frame(dst + i);
-  const Cycles t = mem_.zero_cycles(frames * kPageSize);
-  ++stats_.zeroes;
-  stats_.bytes_zeroed += frames * kPageSize;
-  stats_.zero_cycles += t;
-  stats_.zero_energy_nj += zero_nj_ * double(frames);
-  return t;
+  return counted_zero(frames, mem_.zero_cycles(frames * kPageSize), zero_nj_ * double(frames));
 }
 
 }  // namespace mmusim

@@ -19,24 +19,14 @@ Cycles DmaEngine::transfer_cycles(uint64_t bytes) const {
 
 Cycles DmaEngine::copy_frames(Ppn dst, Ppn src, uint64_t frames) {
   for (uint64_t i = 0; i < frames; ++i) mem_.copy_frame(dst + i, src + i);
-  const Cycles t = transfer_cycles(frames * kPageSize);  // one descriptor for a contiguous run
-  ++stats_.copies;
-  ++stats_.dma_descriptors;
-  stats_.bytes_copied += frames * kPageSize;
-  stats_.copy_cycles += t;
-  stats_.copy_energy_nj += copy_nj_ * double(frames);
-  return t;
+  ++stats_.dma_descriptors;  // one for a contiguous run
+  return counted_copy(frames, transfer_cycles(frames * kPageSize), copy_nj_ * double(frames));
 }
 
 Cycles DmaEngine::zero_frames(Ppn dst, uint64_t frames) {
   for (uint64_t i = 0; i < frames; ++i) mem_.zero_frame(dst + i);
-  const Cycles t = transfer_cycles(frames * kPageSize);
-  ++stats_.zeroes;
   ++stats_.dma_descriptors;
-  stats_.bytes_zeroed += frames * kPageSize;
-  stats_.zero_cycles += t;
-  stats_.zero_energy_nj += zero_nj_ * double(frames);
-  return t;
+  return counted_zero(frames, transfer_cycles(frames * kPageSize), zero_nj_ * double(frames));
 }
 
 }  // namespace mmusim

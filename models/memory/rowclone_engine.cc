@@ -36,42 +36,32 @@ Ppn RowCloneEngine::near_frame(Ppn src, uint64_t i) const {
 
 Cycles RowCloneEngine::copy_frames(Ppn dst, Ppn src, uint64_t frames) {
   Cycles t = 0;
+  double nj = 0;
   for (uint64_t i = 0; i < frames; ++i) {
     mem_.copy_frame(dst + i, src + i);
     switch (mode(dst + i, src + i)) {
       case Mode::Fpm:
-        t += fpm_;
-        stats_.copy_energy_nj += fpm_nj_;
+        t += fpm_, nj += fpm_nj_;
         ++stats_.fpm_copies;
         break;
       case Mode::Psm:
-        t += psm_;
-        stats_.copy_energy_nj += psm_nj_;
+        t += psm_, nj += psm_nj_;
         ++stats_.psm_copies;
         break;
       case Mode::PsmIntraBank:
-        t += 2 * psm_;
-        stats_.copy_energy_nj += 2 * psm_nj_;
+        t += 2 * psm_, nj += 2 * psm_nj_;
         ++stats_.psm_copies;
         ++stats_.psm_intra_bank;
         break;
     }
   }
-  ++stats_.copies;
-  stats_.bytes_copied += frames * kPageSize;
-  stats_.copy_cycles += t;
-  return t;
+  return counted_copy(frames, t, nj);
 }
 
 Cycles RowCloneEngine::zero_frames(Ppn dst, uint64_t frames) {
   for (uint64_t i = 0; i < frames; ++i) mem_.zero_frame(dst + i);
-  const Cycles t = fpm_ * frames;  // from the subarray's zero row
-  ++stats_.zeroes;
-  stats_.fpm_zeroes += frames;
-  stats_.bytes_zeroed += frames * kPageSize;
-  stats_.zero_cycles += t;
-  stats_.zero_energy_nj += zero_nj_ * double(frames);
-  return t;
+  stats_.fpm_zeroes += frames;  // from the subarray's zero row
+  return counted_zero(frames, fpm_ * frames, zero_nj_ * double(frames));
 }
 
 }  // namespace mmusim
