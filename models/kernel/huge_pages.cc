@@ -146,7 +146,7 @@ void Kernel::record_fault(FaultKind kind, const Cost& c, Cycles now, Pid tid, un
   if (observer_) observer_(FaultRecord{now, tid, cpu, va, kind, c});
 }
 
-void Kernel::split_pmd(Process& p, PAddr slot, Pte pmd, Cost& c) {
+void Kernel::split_pmd(Process& p, unsigned cpu, PAddr slot, Pte pmd, Vpn base, Cost& c) {
   // The deposited table becomes the leaf table: no allocation, so no failure.
   if (p.mm.thp_deposit.empty()) throw std::logic_error("kernel: a huge leaf without a deposited table");
   const Ppn table = p.mm.thp_deposit.back();
@@ -167,6 +167,10 @@ void Kernel::split_pmd(Process& p, PAddr slot, Pte pmd, Cost& c) {
   // this process's PTEs and every other process's huge leaf.
   if (!zero && frames_.huge(head)) frames_.split_huge(head);
   ++stats_.thp_splits;
+  // No CPU may keep the 2 MiB translation beside the new 4 KiB ones (Linux's
+  // pmdp_invalidate flushes the huge page on every split): a huge zero
+  // page's entry would name other frames than the 4 KiB zero frame.
+  shootdown_page(p, cpu, base, c.tlb_flush, c.shootdown);
 }
 
 std::optional<Kernel::FaultResult> Kernel::huge_fault(Task& t, const Vma& v, VAddr va, AccessType access, Cost& c,
@@ -273,8 +277,7 @@ std::optional<Kernel::FaultResult> Kernel::huge_fault(Task& t, const Vma& v, VAd
   // Split (Linux 5.8+, and the huge zero page in every version): 512 PTEs of
   // the same frames; the 2 MiB translation goes on every CPU (pmdp_invalidate),
   // then the 4 KiB path resolves the written page.
-  split_pmd(p, slot, pmd, c);
-  shootdown_page(p, cpu, base, c.tlb_flush, c.shootdown);
+  split_pmd(p, cpu, slot, pmd, base, c);
   split = true;
   return std::nullopt;
 }
@@ -362,7 +365,7 @@ bool Kernel::fork_huge(Process& parent, Process& child, const Vma& pv, Cost& c, 
   return ok;
 }
 
-void Kernel::unmap_huge(Process& p, VAddr lo, VAddr hi, std::vector<Vpn>& unmapped, std::vector<Ppn>& freed,
+void Kernel::unmap_huge(Process& p, unsigned cpu, VAddr lo, VAddr hi, std::vector<Vpn>& unmapped, std::vector<Ppn>& freed,
                         std::vector<Vpn>& emptied, Cycles& cost) {
   Cost c;
   const Vpn first = huge_base(vpn_of(lo)), last = huge_base(vpn_of(hi) + kHugeFrames - 1);
@@ -385,9 +388,7 @@ void Kernel::unmap_huge(Process& p, VAddr lo, VAddr hi, std::vector<Vpn>& unmapp
       p.mm.thp_deposit.pop_back();
       emptied.push_back(base);
     } else {
-      // Partly unmapped: 4 KiB PTEs first; the caller unmaps those in range
-      // and its flush of them drops the 2 MiB translation too.
-      split_pmd(p, slot, pte, c);
+      split_pmd(p, cpu, slot, pte, base, c);  // partly: 4 KiB PTEs, the caller unmaps those in range
     }
   });
   cost += c.total();
@@ -416,7 +417,7 @@ void Kernel::prune_pmd_tables(Process& p, Vpn vpn, Cycles& cost) {
   }
 }
 
-void Kernel::mprotect_huge(Process& p, VAddr lo, VAddr hi, Perms perms, std::vector<Vpn>& changed, Cycles& cost) {
+void Kernel::mprotect_huge(Process& p, unsigned cpu, VAddr lo, VAddr hi, Perms perms, std::vector<Vpn>& changed, Cycles& cost) {
   Cost c;
   const Vpn first = huge_base(vpn_of(lo)), last = huge_base(vpn_of(hi) + kHugeFrames - 1);
   for_each_huge(p.mm, first, last, [&](PAddr slot, Pte pte, Vpn base) {
@@ -435,7 +436,7 @@ void Kernel::mprotect_huge(Process& p, VAddr lo, VAddr hi, Perms perms, std::vec
         changed.push_back(base);
       }
     } else {
-      split_pmd(p, slot, pte, c);  // the caller changes the 4 KiB PTEs in range
+      split_pmd(p, cpu, slot, pte, base, c);  // the caller changes the 4 KiB PTEs in range
     }
   });
   cost += c.total();

@@ -205,7 +205,8 @@ class Kernel {
   // the 4 KiB path (nothing; `split` says the huge leaf was split first).
   std::optional<FaultResult> huge_fault(Task& t, const Vma& v, VAddr va, AccessType access, Cost& c, Cycles now,
                                         bool& split);
-  void split_pmd(Process& p, PAddr slot, Pte pmd, Cost& c);  // 512 PTEs of the same frames
+  // 512 PTEs of the same frames; the 2 MiB translation is shot down.
+  void split_pmd(Process& p, unsigned cpu, PAddr slot, Pte pmd, Vpn base, Cost& c);
   Cycles zero_huge(Ppn head);
   Cycles copy_huge(Ppn dst, Ppn src);
   // References of a huge leaf: one on the head of a huge page, or one on each
@@ -218,10 +219,10 @@ class Kernel {
   Pte huge_pte_of(const Process& p, VAddr va) const;  // the 2 MiB leaf, as the PTE of va's frame
   bool fork_huge(Process& parent, Process& child, const Vma& pv, Cost& c, uint64_t& ptes, uint64_t& copied,
                  uint64_t& write_protected);
-  void unmap_huge(Process& p, VAddr lo, VAddr hi, std::vector<Vpn>& unmapped, std::vector<Ppn>& freed,
+  void unmap_huge(Process& p, unsigned cpu, VAddr lo, VAddr hi, std::vector<Vpn>& unmapped, std::vector<Ppn>& freed,
                   std::vector<Vpn>& emptied, Cycles& cost);
   void prune_pmd_tables(Process& p, Vpn vpn, Cycles& cost);  // after a huge leaf went
-  void mprotect_huge(Process& p, VAddr lo, VAddr hi, Perms perms, std::vector<Vpn>& changed, Cycles& cost);
+  void mprotect_huge(Process& p, unsigned cpu, VAddr lo, VAddr hi, Perms perms, std::vector<Vpn>& changed, Cycles& cost);
   void teardown_huge(Process& p, Cycles& cost);
   void check_huge_invariants(const Process& p, std::unordered_map<Ppn, uint64_t>& mapped,
                              std::unordered_map<Ppn, Pid>& tables) const;

@@ -63,7 +63,7 @@ Cycles Kernel::unmap_range(Process& p, unsigned cpu, VAddr lo, VAddr hi) {
   std::vector<Ppn> freed;
   // Huge pages (huge_pages.cc): split those the range cuts, unmap whole ones.
   std::vector<Vpn> huge_emptied;
-  unmap_huge(p, lo, hi, unmapped, freed, huge_emptied, cost);
+  unmap_huge(p, cpu, lo, hi, unmapped, freed, huge_emptied, cost);
   for (auto it = p.mm.vmas.lower_bound(lo); it != p.mm.vmas.end() && it->second.start < hi;) {
     Vma& v = it->second;
     Cost c;
@@ -109,7 +109,7 @@ Cycles Kernel::mprotect(Task& t, VAddr va, uint64_t len, Perms perms) {
   Cycles cost = costs_.syscall;
   ++stats_.syscalls;
   std::vector<Vpn> changed;
-  mprotect_huge(p, va, end, perms, changed, cost);  // huge pages (huge_pages.cc)
+  mprotect_huge(p, t.cpu, va, end, perms, changed, cost);  // huge pages (huge_pages.cc)
   for (auto it = p.mm.vmas.lower_bound(va); it != p.mm.vmas.end() && it->second.start < end; ++it) {
     Vma& v = it->second;
     v.perms = perms;

@@ -7,6 +7,10 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "sim_harness.h"
 
 namespace mmusim::test {
@@ -422,6 +426,100 @@ TEST_CASE("thp: bad kernel.thp or kernel.thp_cow values are exit 2 naming the ke
   const ProcessResult d = run_mmusim({"-q", dup.path()});
   CHECK(d.exit_code == 2);
   CHECK(d.err.find(":1: duplicate option 'huge'") != std::string::npos);
+}
+
+}  // namespace mmusim::test
+
+namespace mmusim::test {
+
+namespace {
+
+// A random trace over huge-page mappings: processes fork, exit, store, load,
+// munmap and mprotect parts or wholes of 2 MiB pages. Whatever the generator
+// gets wrong (a load after a munmap, a store to a read-only range) the
+// simulator treats as a trace would be (a segfault kills the process, its
+// later lines are skipped): every load is checked against the reference
+// model and the kernel's invariants after every line.
+std::string random_huge_trace(uint64_t seed, size_t ops) {
+  uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
+  auto next = [&](uint64_t n) {
+    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+    return s % n;
+  };
+  std::string t = "1 mmap 0x40000000 8M rw huge\n1 mmap 0x40a00000 3M rw huge\n";
+  std::vector<Pid> alive{1};
+  Pid next_pid = 2;
+  auto page = [&]() -> VAddr {
+    return next(4) == 0 ? 0x40a00000 + next(768) * 4096 : kBase + next(2048) * 4096;
+  };
+  for (size_t i = 0; i < ops; ++i) {
+    const Pid pid = alive[next(alive.size())];
+    const uint64_t op = next(100);
+    if (op < 40) {
+      t += fmt::format("{} store {:#x} {}\n", pid, page() + next(512) * 8, next(1 << 20));
+    } else if (op < 80) {
+      t += fmt::format("{} load {:#x}\n", pid, page() + next(512) * 8);
+    } else if (op < 86 && alive.size() < 4) {
+      t += fmt::format("{} fork {}\n", pid, next_pid);
+      alive.push_back(next_pid++);
+    } else if (op < 89 && alive.size() > 1 && pid != 1) {
+      t += fmt::format("{} exit\n", pid);
+      alive.erase(std::find(alive.begin(), alive.end(), pid));
+    } else if (op < 93) {
+      // munmap (of the 3 MiB mapping only: mprotect needs the 8 MiB one
+      // whole) of part of a huge page, or of the whole 2 MiB-aligned one.
+      if (next(2)) t += fmt::format("{} munmap {:#x} {}K\n", pid, 0x40a00000 + next(768) * 4096, 4 * (1 + next(8)));
+      else t += fmt::format("{} munmap 0x40a00000 2M\n", pid);
+    } else if (op < 97) {
+      const VAddr a = kBase + (next(2) ? next(2048) * 4096 : next(4) * kHuge);
+      const uint64_t len = a % kHuge ? 4096 * (1 + next(4)) : kHuge;
+      // By pid 1 only: it never execs, so its 8 MiB mapping is whole while it lives.
+      t += fmt::format("1 mprotect {:#x} {} {}\n", a, len, next(3) ? "rw" : "r");
+    } else if (pid != 1) {
+      t += fmt::format("{0} exec\n{0} mmap 0x40000000 8M rw huge\n", pid);
+    }
+  }
+  for (Pid p : alive) t += fmt::format("{} exit\n", p);
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("thp: random fork/COW/munmap/mprotect traces over huge pages agree with the reference model",
+          "[thp][random]") {
+  const std::vector<std::vector<std::string>> configs = {
+      {},
+      {"kernel.thp_cow=copy"},
+      {"kernel.fork_policy=eager"},
+      {"mem.size=12M"},  // few free 2 MiB blocks: fallbacks
+      {"kernel.zero_page=false", "kernel.thp_cow=copy", "mem.size=16M"},
+      {"cpu.count=2", "tlb.l1.entries=4", "tlb.l1.ways=4"},
+  };
+  uint64_t splits = 0, zero = 0, copies = 0, reuses = 0, fallbacks = 0;
+  for (uint64_t seed = 1; seed <= 3; ++seed) {
+    const std::string trace = random_huge_trace(seed, 300);
+    for (const auto& cfg : configs) {
+      std::string sets;
+      for (const auto& c : cfg) sets += c + " ";
+      INFO("seed " << seed << " config " << sets);
+      const RunResult r = simulate(trace, cfg);
+      REQUIRE(r.exit_code == 0);
+      CHECK(u(r, "verify.mismatches") == 0);
+      CHECK(u(r, "verify.invariant_failures") == 0);
+      CHECK(u(r, "memory.frames_in_use") == 0);
+      splits += u(r, "faults.thp_split");
+      zero += u(r, "faults.thp_zero");
+      copies += u(r, "faults.thp_copy");
+      reuses += u(r, "faults.thp_reuse");
+      fallbacks += u(r, "memory.thp_fallbacks");
+    }
+  }
+  // The traces reach every huge-page path.
+  CHECK(splits > 0);
+  CHECK(zero > 0);
+  CHECK(copies > 0);
+  CHECK(reuses > 0);
+  CHECK(fallbacks > 0);
 }
 
 }  // namespace mmusim::test
