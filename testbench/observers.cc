@@ -68,8 +68,8 @@ ModelWaves::ModelWaves(const std::string& path, const Clock& clock, size_t cpus)
   pid_ = vcd_.add("cpu", "pid", 32);
   records_ = vcd_.add("cpu", "trace_records", 64);
   // fault_kind: 0, or the kind's number + 1 (kFaultKindNames' order).
-  static_assert(kFaultKinds + 1 <= 8, "fault_kind is 3 bits wide");
-  fault_ = vcd_.add("kernel", "fault_kind", 3);
+  static_assert(kFaultKinds + 1 <= 16, "fault_kind is 4 bits wide");
+  fault_ = vcd_.add("kernel", "fault_kind", 4);
   fault_va_ = vcd_.add("kernel", "fault_va", 64);
   faults_ = vcd_.add("kernel", "faults", 64);
   processes_ = vcd_.add("kernel", "processes", 32);

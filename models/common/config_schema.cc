@@ -167,6 +167,13 @@ std::vector<ParamDecl> build_schema() {
   s.push_back(enum_param("kernel.fork_policy", "cow", {"cow", "eager"},
                          "fork: cow (share pages copy-on-write) or eager (copy every page at "
                          "fork)"));
+  s.push_back(enum_param("kernel.thp", "madvise", {"never", "madvise", "always"},
+                         "transparent huge pages (2 MiB): never, madvise (private mappings marked "
+                         "`huge`, Linux madvise(MADV_HUGEPAGE)) or always (every private mapping)"));
+  s.push_back(enum_param("kernel.thp_cow", "split", {"split", "copy"},
+                         "a write to a COW-shared huge page: split (Linux 5.8 and later: 512 PTEs of "
+                         "the same frames, only the written 4 KiB page copied) or copy (before 5.8: "
+                         "a new huge page, all 2 MiB copied)"));
   s.push_back(bool_param("kernel.zero_page", true,
                          "true: a first-touch load maps the shared zero frame; false: it "
                          "allocates a zeroed frame"));

@@ -56,7 +56,7 @@ void Cpu::execute(const TraceRecord& rec, Task& t) {
       advance(rec.cycles);
       break;
     case TraceOp::Mmap:
-      advance(kernel_.mmap(t, rec.va, rec.len, rec.perms, rec.shared));
+      advance(kernel_.mmap(t, rec.va, rec.len, rec.perms, rec.shared, rec.huge));
       if (ref_) ref_->mmap(ref_pid, rec.va, rec.len, rec.perms, rec.shared);
       break;
     case TraceOp::Munmap:

@@ -215,7 +215,8 @@ MMUSIM_COLD void fail_missing(const TraceReader& r, const char* what, TraceOp op
 MMUSIM_COLD void fail_positional(const TraceReader& r, Num res, std::string_view tok,
                                  const char* what, TraceOp op) {
   // An option where a positional argument is due: that argument is missing.
-  if (tok.find('=') != std::string_view::npos || (op == TraceOp::Mmap && tok == "shared"))
+  if (tok.find('=') != std::string_view::npos ||
+      (op == TraceOp::Mmap && (tok == "shared" || tok == "huge")))
     fail_missing(r, what, op);
   if (std::strcmp(what, "<perms>") == 0)
     fail_quoted(r, "bad permissions ", tok, " for <perms> (expected r, rw, rx or rwx)");
@@ -341,7 +342,7 @@ bool TraceReader::parse_line(std::string_view text, TraceRecord& rec) {
                 " (expected one of: mmap munmap mprotect load store fork thread migrate exec exit compute)");
   rec.op = op;
 
-  // Positional arguments. An option (key=value, or mmap's `shared`) where a
+  // Positional arguments. An option (key=value, or mmap's `shared`/`huge`) where a
   // positional argument is due means that argument is missing.
   // (The error paths check that; the hot path only sees well-formed arguments.)
   auto positional = [&](const char* what) -> std::string_view {
@@ -417,6 +418,11 @@ bool TraceReader::parse_line(std::string_view text, TraceRecord& rec) {
       if (op == TraceOp::Mmap && t == "shared") {
         if (rec.shared) fail_plain(self, "duplicate option 'shared'", {}, "");
         rec.shared = true;
+        continue;
+      }
+      if (op == TraceOp::Mmap && t == "huge") {
+        if (rec.huge) fail_plain(self, "duplicate option 'huge'", {}, "");
+        rec.huge = true;
         continue;
       }
       fail_quoted(self, "unexpected argument ", t, "");

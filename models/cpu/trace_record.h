@@ -23,6 +23,7 @@ struct TraceRecord {
   uint8_t size = 8;       // load/store access size: 1, 2, 4 or 8
   Perms perms;            // mmap/mprotect
   bool shared = false;    // mmap ... shared
+  bool huge = false;      // mmap ... huge
   bool has_expect = false;
   uint64_t expect = 0;    // load expect=V
 };

@@ -27,6 +27,7 @@ struct Vma {
   Perms perms;
   std::shared_ptr<SharedObject> shared;  // null: private anonymous memory
   uint64_t pgoff = 0;                    // first page of this VMA within `shared`
+  bool huge = false;                     // eligible for 2 MiB pages (kernel.thp, mmap ... huge)
 
   bool contains(VAddr va) const { return va >= start && va < end; }
   uint64_t page_in_object(VAddr va) const { return pgoff + ((va - start) >> kPageShift); }
@@ -35,6 +36,9 @@ struct Vma {
 struct AddressSpace {
   Ppn root = 0;                   // frame of the top-level page table
   std::map<VAddr, Vma> vmas;      // by start address, non-overlapping
+  // Page-table frames set aside, one per 2 MiB leaf, for the table a split
+  // of that leaf needs (Linux's pgtable_trans_huge_deposit).
+  std::vector<Ppn> thp_deposit;
 
   // The VMA containing va, or nullptr.
   Vma* find(VAddr va) {

@@ -11,7 +11,11 @@ namespace mmusim {
 // The one enumeration of page-fault kinds: how the kernel resolved a fault.
 // Statistics (faults.<kind>, faults.latency.<kind>.*), the summary, --compare,
 // --timeline and the per-fault CSV take the names from kFaultKinds' table.
-enum class FaultKind : uint8_t { DemandZero, CowZero, CowCopy, CowReuse, SharedMap, Count };
+enum class FaultKind : uint8_t {
+  DemandZero, CowZero, CowCopy, CowReuse, SharedMap,
+  ThpZero, ThpCopy, ThpSplit, ThpReuse,  // 2 MiB pages (huge_pages.cc)
+  Count
+};
 constexpr size_t kFaultKinds = size_t(FaultKind::Count);
 
 inline constexpr std::array<EnumName<FaultKind>, kFaultKinds> kFaultKindNames{{
@@ -24,6 +28,17 @@ inline constexpr std::array<EnumName<FaultKind>, kFaultKinds> kFaultKindNames{{
      "write to a COW page that no one else shares any more: made writable in place, no copy"},
     {FaultKind::SharedMap, "shared_map",
      "touch of a shared mapping's page that another process already faulted in: its frame was mapped"},
+    {FaultKind::ThpZero, "thp_zero",
+     "first touch of a 2 MiB block of a huge-page mapping: a zeroed 2 MiB page (or, for a load, the huge zero "
+     "page) was mapped as one entry"},
+    {FaultKind::ThpCopy, "thp_copy",
+     "write to a shared COW huge page with kernel.thp_cow = copy: a new 2 MiB page was allocated and all 2 MiB "
+     "copied"},
+    {FaultKind::ThpSplit, "thp_split",
+     "write to a shared COW huge page with kernel.thp_cow = split: the 2 MiB mapping was split into 512 PTEs "
+     "of the same frames and only the written 4 KiB page copied (or reused if no one else maps it)"},
+    {FaultKind::ThpReuse, "thp_reuse",
+     "write to a COW huge page that no one else maps any more: made writable in place as one 2 MiB entry"},
 }};
 static_assert(names_in_order(kFaultKindNames));
 
@@ -33,7 +48,8 @@ constexpr const char* description(FaultKind k) { return kFaultKindNames[size_t(k
 // The write faults on pages that exist: the copy-on-write work that eager
 // copy does at fork instead (--compare's "deferred" cycles).
 constexpr bool is_cow_write(FaultKind k) {
-  return k == FaultKind::CowZero || k == FaultKind::CowCopy || k == FaultKind::CowReuse;
+  return k == FaultKind::CowZero || k == FaultKind::CowCopy || k == FaultKind::CowReuse ||
+         k == FaultKind::ThpCopy || k == FaultKind::ThpSplit || k == FaultKind::ThpReuse;
 }
 
 // What the faulting CPU must do after the handler: not a fault kind (a kind

@@ -29,6 +29,12 @@ Kernel::FaultResult Kernel::handle_fault(Task& t, VAddr va, AccessType access, C
   };
   if (!allowed) return die(FaultOutcome::Segv);
 
+  // Huge pages (huge_pages.cc): a fault on or into a 2 MiB page; a split
+  // leaves the written 4 KiB page to the path below.
+  bool thp_split = false;
+  if (auto r = huge_fault(t, *v, va, access, c, now, thp_split))
+    return r->outcome == FaultOutcome::OomKilled ? die(FaultOutcome::OomKilled) : *r;
+
   const Vpn vpn = vpn_of(va);
   bool oom = false;
   const PAddr slot = leaf_slot(p.mm, vpn, true, c, oom);
@@ -128,6 +134,8 @@ Kernel::FaultResult Kernel::handle_fault(Task& t, VAddr va, AccessType access, C
     return spurious();
   }
   c.trap_exit = costs_.trap_exit;  // step 6: return, the CPU restarts the access
+  // The write that split a shared huge page (a write to the huge zero page stays cow_zero).
+  if (thp_split && kind != FaultKind::CowZero) kind = FaultKind::ThpSplit;
 
   ++stats_.faults[size_t(kind)];
   stats_.latency[size_t(kind)].add(c.total());

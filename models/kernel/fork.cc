@@ -37,6 +37,11 @@ Kernel::ForkResult Kernel::fork(Task& t, Pid child_pid, unsigned child_cpu) {
     Vma& cv = child.mm.vmas.emplace(start, pv).first->second;
     if (cv.shared)
       for (VAddr a = cv.start; a < cv.end; a += kPageSize) ++cv.shared->mappers[cv.page_in_object(a)];
+    // Huge pages (huge_pages.cc): each 2 MiB leaf is copied as one entry.
+    if (!fork_huge(parent, child, pv, c, ptes, copied, write_protected)) {
+      ok = false;
+      break;
+    }
     ok = for_each_leaf(parent.mm, vpn_of(pv.start), vpn_of(pv.end), [&](PAddr slot, Pte pte, Vpn vpn) {
       const Ppn f = pte.ppn();
       Pte child_pte = pte;

@@ -27,7 +27,7 @@ void Kernel::check_invariants() const {
       const Pte pte{mem_.read64(frame_addr(table) + i * kPteBytes)};
       if (!pte.valid()) continue;
       ++valid;
-      if (level > 0) walk_tables(pid, pte.ppn(), level - 1);
+      if (level > 0 && !pte.is_leaf()) walk_tables(pid, pte.ppn(), level - 1);  // not a 2 MiB leaf
     }
     if (valid != frames_.table_entries(table))
       fail(fmt::format("table {:#x} of pid {} has {} valid entries, counted {}", table, pid, valid,
@@ -38,6 +38,7 @@ void Kernel::check_invariants() const {
     const Process& p = *proc;
     const Pid pid = p.pid;
     walk_tables(pid, p.mm.root, levels_ - 1);
+    check_huge_invariants(p, mapped, tables);  // 2 MiB leaves and their deposits (huge_pages.cc)
     // Every leaf lies in a VMA and agrees with it.
     uint64_t leaves_in_vmas = 0;
     for (const auto& [start, v] : p.mm.vmas) {
@@ -93,6 +94,7 @@ void Kernel::check_invariants() const {
         break;
       case FrameUse::Data: {
         ++data;
+        if (frames_.head(f) != f) break;  // a huge page's tail: its head holds the count
         auto it = mapped.find(f);
         const uint64_t refs = it == mapped.end() ? 0 : it->second;
         if (refs != frames_.refcount(f))
@@ -126,14 +128,19 @@ void Kernel::check_invariants() const {
       if (it == by_asid.end()) return;  // a dead address space's id: not reused before a rollover
       const Process& p = *it->second;
       if (p.deferred.test(k)) return;
-      const Pte pte = pte_of(p, e.vpn << kPageShift);
-      const uint64_t perms = Pte::R | Pte::W | Pte::X | Pte::U;
-      if (!pte.valid() || pte.ppn() != e.translate(e.vpn) || (e.flags & perms & ~pte.flags()) != 0)
-        fail(fmt::format("CPU {} caches a stale translation of pid {} at {:#x}: frame {:#x} flags {:#x}, "
-                         "the page tables say {}",
-                         k, p.pid, e.vpn << kPageShift, e.translate(e.vpn), e.flags,
-                         pte.valid() ? fmt::format("frame {:#x} flags {:#x}", pte.ppn(), pte.flags())
-                                     : std::string("not mapped")));
+      // A superpage entry (a 2 MiB page) must still be right for every 4 KiB page it covers.
+      const Vpn span = Vpn{1} << (kVpnBitsPerLevel * e.level);
+      const Vpn first = e.vpn & ~(span - 1);
+      for (Vpn vpn = first; vpn < first + span; ++vpn) {
+        const Pte pte = pte_of(p, vpn << kPageShift);
+        const uint64_t perms = Pte::R | Pte::W | Pte::X | Pte::U;
+        if (!pte.valid() || pte.ppn() != e.translate(vpn) || (e.flags & perms & ~pte.flags()) != 0)
+          fail(fmt::format("CPU {} caches a stale translation of pid {} at {:#x}: frame {:#x} flags {:#x}, "
+                           "the page tables say {}",
+                           k, p.pid, vpn << kPageShift, e.translate(vpn), e.flags,
+                           pte.valid() ? fmt::format("frame {:#x} flags {:#x}", pte.ppn(), pte.flags())
+                                       : std::string("not mapped")));
+      }
     });
   }
 }

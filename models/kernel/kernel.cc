@@ -54,6 +54,7 @@ Kernel::Kernel(const Config& cfg, PhysMem& mem, std::vector<TlbMaintenance*> cpu
   // zero frame backs first-touch loads of private pages.
   frames_.reserve();
   zero_frame_ = frames_.reserve();
+  configure_huge_pages(cfg);
 }
 
 Kernel::~Kernel() = default;
@@ -260,6 +261,7 @@ void Kernel::report(StatsJson& out) const {
   for (unsigned k = 0; k < cpu_count(); ++k) out[fmt::format("cpu.{}.ipis_received", k)] = cpus_[k].ipis_received;
   frames_.report(out);
   engine_->report(out);
+  report_huge(out);
 }
 
 void Kernel::declare_stats(StatsRegistry& r) {
@@ -304,6 +306,7 @@ void Kernel::declare_stats(StatsRegistry& r) {
        "range flushes of more than kernel.flush_ceiling pages done as one flush of the address space"},
       {"cpu.<k>.ipis_received", "IPIs", "shootdown IPIs this CPU received"},
   });
+  declare_huge_stats(r);
 }
 
 }  // namespace mmusim

@@ -7,7 +7,7 @@
 // The implementation is split by concern: kernel.cc (tasks, processes,
 // scheduling, ASIDs, statistics), page_tables.cc, mappings.cc (mmap, munmap,
 // mprotect), fork.cc, lifecycle.cc (exec, exit, teardown), fault_handler.cc,
-// tlb_shootdown.cc and invariants.cc.
+// tlb_shootdown.cc, invariants.cc and huge_pages.cc (2 MiB pages).
 #pragma once
 #include <array>
 #include <cstdint>
@@ -50,6 +50,8 @@ struct KernelStats {
   // waited, cycles the interrupted CPUs spent, full flushes a range became.
   uint64_t shootdowns = 0, ipis = 0, deferred_flushes = 0, initiator_cycles = 0, target_cycles = 0;
   uint64_t ceiling_flushes = 0;
+  // Huge pages: 2 MiB mappings split into 512 PTEs, 2 MiB requests served by 4 KiB pages.
+  uint64_t thp_splits = 0, thp_fallbacks = 0;
 };
 
 // One CPU as the kernel sees it.
@@ -95,7 +97,7 @@ class Kernel {
 
   // System calls of task t, on t's CPU. A trace error (misaligned range,
   // overlap, live id, ...) throws UserError; the caller adds file:line.
-  Cycles mmap(Task& t, VAddr va, uint64_t len, Perms perms, bool shared);
+  Cycles mmap(Task& t, VAddr va, uint64_t len, Perms perms, bool shared, bool huge = false);
   Cycles munmap(Task& t, VAddr va, uint64_t len);
   Cycles mprotect(Task& t, VAddr va, uint64_t len, Perms perms);
   struct ForkResult {
@@ -127,6 +129,10 @@ class Kernel {
   // The leaf PTE mapping va in p's tables (invalid PTE if none); no timing.
   Pte pte_of(const Process& p, VAddr va) const;
   Ppn zero_frame() const { return zero_frame_; }
+  // The huge zero page's head frame (0 until a load first needs it), and
+  // whether va is mapped by a 2 MiB leaf in p's tables (huge_pages.cc).
+  Ppn huge_zero_frame() const { return huge_zero_; }
+  bool huge_mapped(const Process& p, VAddr va) const;
   PagingMode mode() const { return mode_; }
   FrameAllocator& frames() { return frames_; }
   const FrameAllocator& frames() const { return frames_; }
@@ -191,6 +197,43 @@ class Kernel {
   Cycles teardown(Process& p, unsigned cpu, bool keep_root);
   Cycles kill(Process& p, unsigned cpu);  // every task of p, then p
 
+  // Huge pages (huge_pages.cc): 2 MiB leaves one level above the 4 KiB ones
+  // (Linux's PMD-mapped THP). Each huge leaf has a page-table frame deposited
+  // beside it (AddressSpace::thp_deposit), so that a split never fails.
+  enum class Thp : uint8_t { Never, Madvise, Always };
+  void configure_huge_pages(const Config& cfg);
+  // The level-1 slot of vpn (creating the tables above it), 0 if none.
+  PAddr pmd_slot(const AddressSpace& mm, Vpn vpn, bool create, Cost& c, bool& oom);
+  // Visits the 2 MiB leaves of [lo, hi) (page numbers): fn(slot, pte, first vpn).
+  template <class Fn> void for_each_huge(const AddressSpace& mm, Vpn lo, Vpn hi, Fn&& fn) const;
+  // A fault at va of a huge-page VMA: resolved here (a result), or left to
+  // the 4 KiB path (nothing; `split` says the huge leaf was split first).
+  std::optional<FaultResult> huge_fault(Task& t, const Vma& v, VAddr va, AccessType access, Cost& c, Cycles now,
+                                        bool& split);
+  // 512 PTEs of the same frames; the 2 MiB translation is shot down.
+  void split_pmd(Process& p, unsigned cpu, PAddr slot, Pte pmd, Vpn base, Cost& c);
+  Cycles zero_huge(Ppn head);
+  Cycles copy_huge(Ppn dst, Ppn src);
+  // References of a huge leaf: one on the head of a huge page, or one on each
+  // of the 512 frames once the huge page was split under another mapper.
+  void get_huge(Ppn head);
+  void release_huge(Ppn head, Cycles& cost);
+  bool huge_exclusive(Ppn head) const;  // no one else maps any of its frames
+  void set_huge_exclusive(Ppn head, bool e);
+  void record_fault(FaultKind kind, const Cost& c, Cycles now, Pid tid, unsigned cpu, VAddr va);
+  Pte huge_pte_of(const Process& p, VAddr va) const;  // the 2 MiB leaf, as the PTE of va's frame
+  bool fork_huge(Process& parent, Process& child, const Vma& pv, Cost& c, uint64_t& ptes, uint64_t& copied,
+                 uint64_t& write_protected);
+  void unmap_huge(Process& p, unsigned cpu, VAddr lo, VAddr hi, std::vector<Vpn>& unmapped, std::vector<Ppn>& freed,
+                  std::vector<Vpn>& emptied, Cycles& cost);
+  void prune_pmd_tables(Process& p, Vpn vpn, Cycles& cost);  // after a huge leaf went
+  void mprotect_huge(Process& p, unsigned cpu, VAddr lo, VAddr hi, Perms perms, std::vector<Vpn>& changed, Cycles& cost);
+  void teardown_huge(Process& p, Cycles& cost);
+  void check_huge_invariants(const Process& p, std::unordered_map<Ppn, uint64_t>& mapped,
+                             std::unordered_map<Ppn, Pid>& tables) const;
+  void report_huge(StatsJson& out) const;
+  static void declare_huge_stats(StatsRegistry& r);
+
   PhysMem& mem_;
   FrameAllocator frames_;
   const KernelCosts costs_;
@@ -219,6 +262,11 @@ class Kernel {
   uint64_t task_epoch_ = 0;
   std::function<void(const FaultRecord&)> observer_;
   KernelStats stats_;
+
+  // Huge pages (huge_pages.cc).
+  Thp thp_ = Thp::Madvise;
+  bool thp_cow_copy_ = false;  // kernel.thp_cow = copy
+  Ppn huge_zero_ = 0;          // the huge zero page, allocated on first use
 };
 
 }  // namespace mmusim

@@ -8,6 +8,7 @@ namespace mmusim {
 Cycles Kernel::teardown(Process& p, unsigned cpu, bool keep_root) {
   Cycles cost = 0;
   Cost c;
+  teardown_huge(p, cost);  // 2 MiB leaves and their deposited tables (huge_pages.cc)
   for (auto& [start, v] : p.mm.vmas) {
     for_each_leaf(p.mm, vpn_of(v.start), vpn_of(v.end), [&](PAddr, Pte pte, Vpn) {
       c.pte_update += costs_.pte_update;  // cleared with the table, one store each

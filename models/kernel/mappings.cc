@@ -18,7 +18,7 @@ void Kernel::check_range(VAddr va, uint64_t len, const char* op) const {
                                 op, va, len, limit, mode_ == PagingMode::Sv39 ? "sv39" : "sv48"));
 }
 
-Cycles Kernel::mmap(Task& t, VAddr va, uint64_t len, Perms perms, bool shared) {
+Cycles Kernel::mmap(Task& t, VAddr va, uint64_t len, Perms perms, bool shared, bool huge) {
   check_range(va, len, "mmap");
   AddressSpace& mm = t.proc->mm;
   const VAddr end = va + len;
@@ -40,6 +40,8 @@ Cycles Kernel::mmap(Task& t, VAddr va, uint64_t len, Perms perms, bool shared) {
     v.shared = std::make_shared<SharedObject>(len >> kPageShift);
     std::fill(v.shared->mappers.begin(), v.shared->mappers.end(), 1);
   }
+  // Shared mappings are never huge (Linux: THP for anonymous private memory).
+  v.huge = !shared && (thp_ == Thp::Always || (thp_ == Thp::Madvise && huge));
   mm.vmas.emplace(va, std::move(v));
   ++stats_.syscalls;
   return costs_.syscall;
@@ -59,6 +61,9 @@ Cycles Kernel::unmap_range(Process& p, unsigned cpu, VAddr lo, VAddr hi) {
   p.mm.split_at(hi);
   std::vector<Vpn> leaf_tables, unmapped;
   std::vector<Ppn> freed;
+  // Huge pages (huge_pages.cc): split those the range cuts, unmap whole ones.
+  std::vector<Vpn> huge_emptied;
+  unmap_huge(p, cpu, lo, hi, unmapped, freed, huge_emptied, cost);
   for (auto it = p.mm.vmas.lower_bound(lo); it != p.mm.vmas.end() && it->second.start < hi;) {
     Vma& v = it->second;
     Cost c;
@@ -80,6 +85,7 @@ Cycles Kernel::unmap_range(Process& p, unsigned cpu, VAddr lo, VAddr hi) {
   if (!unmapped.empty()) shootdown(p, cpu, unmapped.data(), unmapped.size(), cost, cost);
   for (Ppn f : freed) release_frame(f, cost);
   for (Vpn t : leaf_tables) prune_tables(p, t << kVpnBitsPerLevel, cost);
+  for (Vpn h : huge_emptied) prune_pmd_tables(p, h, cost);
   return cost;
 }
 
@@ -103,6 +109,7 @@ Cycles Kernel::mprotect(Task& t, VAddr va, uint64_t len, Perms perms) {
   Cycles cost = costs_.syscall;
   ++stats_.syscalls;
   std::vector<Vpn> changed;
+  mprotect_huge(p, t.cpu, va, end, perms, changed, cost);  // huge pages (huge_pages.cc)
   for (auto it = p.mm.vmas.lower_bound(va); it != p.mm.vmas.end() && it->second.start < end; ++it) {
     Vma& v = it->second;
     v.perms = perms;

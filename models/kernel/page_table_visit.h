@@ -18,6 +18,8 @@ bool Kernel::visit_table(Ppn table, unsigned level, Vpn base, Vpn lo, Vpn hi, Fn
     const Vpn vbase = base + (i << shift);
     if (level == 0) {
       if (!fn(slot, pte, vbase)) return false;
+    } else if (pte.is_leaf()) {
+      continue;  // a 2 MiB page: for_each_huge (huge_pages.cc) visits those
     } else if (!visit_table(pte.ppn(), level - 1, vbase, lo, hi, fn)) {
       return false;
     }

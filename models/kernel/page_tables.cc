@@ -31,8 +31,10 @@ std::optional<Ppn> Kernel::alloc_copy_target(Ppn src, Cost& c) {
 
 void Kernel::release_frame(Ppn f, Cycles& cost) {
   if (frames_.reserved(f)) return;  // the zero frame is not reference-counted
+  const uint64_t n = frames_.huge(f) ? kHugeFrames : 1;  // a huge page frees its 512 frames at once
+  f = frames_.head(f);
   if (frames_.put(f)) {
-    mem_.discard(f);
+    for (uint64_t i = 0; i < n; ++i) mem_.discard(f + i);
     cost += costs_.frame_free;
   }
 }
@@ -64,7 +66,7 @@ PAddr Kernel::find_leaf_slot(const AddressSpace& mm, Vpn vpn) const {
   Ppn table = mm.root;
   for (unsigned level = levels_ - 1; level > 0; --level) {
     const Pte pte{mem_.read64(pte_slot(table, vpn, level))};
-    if (!pte.valid()) return 0;
+    if (!pte.valid() || pte.is_leaf()) return 0;  // a leaf above level 0: a 2 MiB page
     table = pte.ppn();
   }
   return pte_slot(table, vpn, 0);
@@ -81,7 +83,7 @@ void Kernel::write_leaf(PAddr slot, Pte old_pte, Pte new_pte, Cost& c) {
 
 Pte Kernel::pte_of(const Process& p, VAddr va) const {
   const PAddr slot = find_leaf_slot(p.mm, vpn_of(va));
-  return slot ? Pte{mem_.read64(slot)} : Pte{};
+  return slot ? Pte{mem_.read64(slot)} : huge_pte_of(p, va);
 }
 
 void Kernel::prune_tables(Process& p, Vpn vpn, Cycles& cost) {
@@ -111,7 +113,7 @@ void Kernel::free_tables(Ppn table, unsigned level, Cycles& cost) {
   if (level > 0) {
     for (unsigned i = 0; i < kPtesPerTable; ++i) {
       const Pte pte{mem_.read64(frame_addr(table) + i * kPteBytes)};
-      if (pte.valid()) free_tables(pte.ppn(), level - 1, cost);
+      if (pte.valid() && !pte.is_leaf()) free_tables(pte.ppn(), level - 1, cost);  // not a 2 MiB leaf
     }
   }
   frames_.table_entries(table) = 0;

@@ -22,6 +22,7 @@ endforeach()
 
 set(bad "")
 foreach(key faults.demand_zero faults.cow_zero faults.cow_copy faults.cow_reuse faults.shared_map faults.segv
+            faults.thp_zero faults.thp_copy faults.thp_split faults.thp_reuse memory.thp_splits
             faults.spurious verify.load_hash verify.loads_checked verify.mismatches sim.accesses fork.count
             fork.failed memory.bytes_copied kernel.oom_kills trace.skipped_lines memory.frames_in_use)
   string(JSON one GET "${stats_1}" "${key}")
