@@ -541,6 +541,10 @@ void Config::validate() const {
   if (mem % kPageSize != 0)
     throw UserError(fmt::format("mem.size = {} is not a multiple of 4K", mem));
   if (mem < kMiB) throw UserError(fmt::format("mem.size = {} is less than 1M", format_size(mem)));
+  if (str("kernel.fork_policy") == "odf" && !flag("mmu.nonleaf_wp"))
+    throw UserError(
+        "kernel.fork_policy = odf needs mmu.nonleaf_wp = true (shared leaf tables are write-protected "
+        "by the non-leaf PTE above them)");
 }
 
 uint64_t Config::u64(const std::string& key) const {

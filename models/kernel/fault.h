@@ -11,7 +11,7 @@ namespace mmusim {
 // The one enumeration of page-fault kinds: how the kernel resolved a fault.
 // Statistics (faults.<kind>, faults.latency.<kind>.*), the summary, --compare,
 // --timeline and the per-fault CSV take the names from kFaultKinds' table.
-enum class FaultKind : uint8_t { DemandZero, CowZero, CowCopy, CowReuse, SharedMap, Count };
+enum class FaultKind : uint8_t { DemandZero, CowZero, CowCopy, CowReuse, SharedMap, TableCopy, Count };
 constexpr size_t kFaultKinds = size_t(FaultKind::Count);
 
 inline constexpr std::array<EnumName<FaultKind>, kFaultKinds> kFaultKindNames{{
@@ -24,6 +24,9 @@ inline constexpr std::array<EnumName<FaultKind>, kFaultKinds> kFaultKindNames{{
      "write to a COW page that no one else shares any more: made writable in place, no copy"},
     {FaultKind::SharedMap, "shared_map",
      "touch of a shared mapping's page that another process already faulted in: its frame was mapped"},
+    {FaultKind::TableCopy, "table_copy",
+     "On-Demand-Fork: a fault in a leaf page table shared since fork copied the table (its PTEs "
+     "write-protected, their frames shared); the access is retried"},
 }};
 static_assert(names_in_order(kFaultKindNames));
 
@@ -31,9 +34,11 @@ constexpr const char* to_string(FaultKind k) { return kFaultKindNames[size_t(k)]
 constexpr const char* description(FaultKind k) { return kFaultKindNames[size_t(k)].description; }
 
 // The write faults on pages that exist: the copy-on-write work that eager
-// copy does at fork instead (--compare's "deferred" cycles).
+// copy does at fork instead (--compare's "deferred" cycles), and the table
+// copies On-Demand-Fork defers from fork.
 constexpr bool is_cow_write(FaultKind k) {
-  return k == FaultKind::CowZero || k == FaultKind::CowCopy || k == FaultKind::CowReuse;
+  return k == FaultKind::CowZero || k == FaultKind::CowCopy || k == FaultKind::CowReuse ||
+         k == FaultKind::TableCopy;
 }
 
 // What the faulting CPU must do after the handler: not a fault kind (a kind
