@@ -1,5 +1,6 @@
-// --compare: the same trace under eager copy and copy-on-write, side by side,
-// as the tutorial's "Copy-on-Write vs Normal Copying" table with measured numbers.
+// --compare: the same trace under eager copy, copy-on-write and On-Demand-Fork
+// (with mmu.nonleaf_wp = true for that run), side by side, as the tutorial's
+// "Copy-on-Write vs Normal Copying" table with measured numbers and a third column.
 #pragma once
 #include <string>
 
@@ -10,11 +11,11 @@ namespace mmusim {
 class Config;
 struct RunOptions;
 
-// Runs both policies (each in its own process: SystemC elaborates once per
-// process), prints the table unless quiet, writes {"eager": ..., "cow": ...}
-// to stats_file if given. Returns the worse exit status of the two runs.
+// Runs the three policies (each in its own process: SystemC elaborates once per
+// process), prints the table unless quiet, writes {"eager": ..., "cow": ...,
+// "odf": ...} to stats_file if given. Returns the worst exit status of the runs.
 int run_compare(const Config& cfg, const RunOptions& opts, const std::string& stats_file, bool quiet);
 
-std::string format_comparison(const StatsJson& eager, const StatsJson& cow);
+std::string format_comparison(const StatsJson& eager, const StatsJson& cow, const StatsJson& odf);
 
 }  // namespace mmusim

@@ -112,7 +112,8 @@ int sc_main(int argc, char* argv[]) {
                  "write a waveform (VCD) of the model's main signals to FILE; with --tlb rtl or lockstep also one "
                  "of the RTL TLB's signals to FILE with .vcd replaced by .rtl.vcd (not with --compare)")
       ->type_name("FILE");
-  app.add_flag("--compare", compare, "run the trace under eager copy and copy-on-write and compare them");
+  app.add_flag("--compare", compare,
+               "run the trace under eager copy, copy-on-write and On-Demand-Fork and compare them");
   app.add_flag("-q,--quiet", quiet, "no summary and no progress on the terminal");
   app.add_flag("--print-config", print_config, "print the effective configuration with descriptions and exit");
   app.add_flag("--list-stats", list_stats,

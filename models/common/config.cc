@@ -543,6 +543,10 @@ void Config::validate() const {
   if (mem < kMiB) throw UserError(fmt::format("mem.size = {} is less than 1M", format_size(mem)));
   if (const uint64_t row = u64("rowclone.row_bytes"); row % kPageSize != 0)
     throw UserError(fmt::format("rowclone.row_bytes = {} is not a multiple of 4K", format_size(row)));
+  if (str("kernel.fork_policy") == "odf" && !flag("mmu.nonleaf_wp"))
+    throw UserError(
+        "kernel.fork_policy = odf needs mmu.nonleaf_wp = true (shared leaf tables are write-protected "
+        "by the non-leaf PTE above them)");
 }
 
 uint64_t Config::u64(const std::string& key) const {

@@ -102,6 +102,10 @@ std::vector<ParamDecl> build_schema() {
                          "every context switch)"));
   s.push_back(uint_param("mmu.pwc_entries", 16, 0, 4096, "entries",
                          "page-walk cache entries for non-leaf PTEs (0 = none)"));
+  s.push_back(bool_param("mmu.nonleaf_wp", false,
+                         "architecture extension: a non-leaf PTE with RSW bit 8 set forbids stores "
+                         "to every page below it (x86's hierarchical R/W); required by "
+                         "kernel.fork_policy = odf"));
   s.push_back(size_param("mem.size", "4G", kMiB, kTiB,
                          "physical memory, with suffix K, M, G or T (a multiple of 4K)"));
   s.push_back(uint_param("mem.latency", 100, 0, 1'000'000, "cycles",
@@ -164,9 +168,10 @@ std::vector<ParamDecl> build_schema() {
                          "rowclone: energy of a PSM page copy"));
   s.push_back(uint_param("rowclone.zero_energy_nj", 48, 0, kMaxCycles, "nJ",
                          "rowclone: energy of zeroing a page from the subarray's zero row"));
-  s.push_back(enum_param("kernel.fork_policy", "cow", {"cow", "eager"},
-                         "fork: cow (share pages copy-on-write) or eager (copy every page at "
-                         "fork)"));
+  s.push_back(enum_param("kernel.fork_policy", "cow", {"cow", "eager", "odf"},
+                         "fork: cow (share pages copy-on-write), eager (copy every page at "
+                         "fork) or odf (On-Demand-Fork: share the leaf page tables, "
+                         "write-protected one level up; needs mmu.nonleaf_wp = true)"));
   s.push_back(enum_param("kernel.thp", "madvise", {"never", "madvise", "always"},
                          "transparent huge pages (2 MiB): never, madvise (private mappings marked "
                          "`huge`, Linux madvise(MADV_HUGEPAGE)) or always (every private mapping)"));

@@ -18,6 +18,9 @@ struct Pte {
   static constexpr uint64_t A = 1u << 6;  // accessed
   static constexpr uint64_t D = 1u << 7;  // dirty
   static constexpr unsigned kRswShift = 8;  // two bits for software
+  // With mmu.nonleaf_wp, RSW bit 8 of a non-leaf PTE forbids stores to every
+  // page below it (x86's hierarchical R/W; On-Demand-Fork's shared tables).
+  static constexpr uint64_t WP = 1u << kRswShift;
   static constexpr unsigned kPpnShift = 10;
   static constexpr uint64_t kPpnMask = (uint64_t{1} << 44) - 1;
   static constexpr uint64_t kFlagsMask = 0x3ff;
@@ -36,6 +39,7 @@ struct Pte {
   constexpr bool global() const { return raw & G; }
   constexpr bool accessed() const { return raw & A; }
   constexpr bool dirty() const { return raw & D; }
+  constexpr bool write_protected() const { return raw & WP; }  // meaningful on a non-leaf PTE only
   // A valid PTE with none of R/W/X points to the next-level table.
   constexpr bool is_leaf() const { return raw & (R | W | X); }
   constexpr Ppn ppn() const { return (raw >> kPpnShift) & kPpnMask; }

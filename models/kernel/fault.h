@@ -14,6 +14,7 @@ namespace mmusim {
 enum class FaultKind : uint8_t {
   DemandZero, CowZero, CowCopy, CowReuse, SharedMap,
   ThpZero, ThpCopy, ThpSplit, ThpReuse,  // 2 MiB pages (huge_pages.cc)
+  TableCopy,                             // On-Demand-Fork (odf.cc)
   Count
 };
 constexpr size_t kFaultKinds = size_t(FaultKind::Count);
@@ -39,6 +40,9 @@ inline constexpr std::array<EnumName<FaultKind>, kFaultKinds> kFaultKindNames{{
      "of the same frames and only the written 4 KiB page copied (or reused if no one else maps it)"},
     {FaultKind::ThpReuse, "thp_reuse",
      "write to a COW huge page that no one else maps any more: made writable in place as one 2 MiB entry"},
+    {FaultKind::TableCopy, "table_copy",
+     "On-Demand-Fork: a fault in a leaf page table shared since fork copied the table (its PTEs "
+     "write-protected, their frames shared); the access is retried"},
 }};
 static_assert(names_in_order(kFaultKindNames));
 
@@ -46,10 +50,12 @@ constexpr const char* to_string(FaultKind k) { return kFaultKindNames[size_t(k)]
 constexpr const char* description(FaultKind k) { return kFaultKindNames[size_t(k)].description; }
 
 // The write faults on pages that exist: the copy-on-write work that eager
-// copy does at fork instead (--compare's "deferred" cycles).
+// copy does at fork instead (--compare's "deferred" cycles), and the table
+// copies On-Demand-Fork defers from fork.
 constexpr bool is_cow_write(FaultKind k) {
   return k == FaultKind::CowZero || k == FaultKind::CowCopy || k == FaultKind::CowReuse ||
-         k == FaultKind::ThpCopy || k == FaultKind::ThpSplit || k == FaultKind::ThpReuse;
+         k == FaultKind::ThpCopy || k == FaultKind::ThpSplit || k == FaultKind::ThpReuse ||
+         k == FaultKind::TableCopy;
 }
 
 // What the faulting CPU must do after the handler: not a fault kind (a kind

@@ -36,6 +36,19 @@ Kernel::FaultResult Kernel::handle_fault(Task& t, VAddr va, AccessType access, C
     return r->outcome == FaultOutcome::OomKilled ? die(FaultOutcome::OomKilled) : *r;
 
   const Vpn vpn = vpn_of(va);
+  if (odf_) {
+    // On-Demand-Fork: no PTE of a leaf table another process shares may
+    // change: the fault copies the table and the CPU retries (odf.cc).
+    const OdfUnshare u = odf_unshare(p, cpu, vpn, c);
+    if (u == OdfUnshare::Oom) return die(FaultOutcome::OomKilled);
+    if (u == OdfUnshare::Copied) {
+      c.trap_exit = costs_.trap_exit;
+      ++stats_.faults[size_t(FaultKind::TableCopy)];
+      stats_.latency[size_t(FaultKind::TableCopy)].add(c.total());
+      if (observer_) observer_(FaultRecord{now, tid, cpu, va, FaultKind::TableCopy, c});
+      return FaultResult{FaultOutcome::Retry, c.total()};
+    }
+  }
   bool oom = false;
   const PAddr slot = leaf_slot(p.mm, vpn, true, c, oom);
   if (!slot) return die(FaultOutcome::OomKilled);

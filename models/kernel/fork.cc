@@ -3,6 +3,8 @@
 // eager (every private page copied now).
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "common/error.h"
 #include "kernel/kernel.h"
 #include "kernel/page_table_visit.h"
@@ -33,7 +35,11 @@ Kernel::ForkResult Kernel::fork(Task& t, Pid child_pid, unsigned child_cpu) {
   uint64_t ptes = 0, copied = 0, write_protected = 0;
   bool ok = true;
   Cycles free_cost = 0;
+  // On-Demand-Fork: the leaf tables the child shares (odf.cc); their PTEs are not copied below.
+  std::vector<Vpn> shared_tables;
+  if (odf_ && !odf_share_tables(parent, child, c, shared_tables)) ok = false;
   for (auto& [start, pv] : parent.mm.vmas) {
+    if (!ok) break;
     Vma& cv = child.mm.vmas.emplace(start, pv).first->second;
     if (cv.shared)
       for (VAddr a = cv.start; a < cv.end; a += kPageSize) ++cv.shared->mappers[cv.page_in_object(a)];
@@ -42,7 +48,7 @@ Kernel::ForkResult Kernel::fork(Task& t, Pid child_pid, unsigned child_cpu) {
       ok = false;
       break;
     }
-    ok = for_each_leaf(parent.mm, vpn_of(pv.start), vpn_of(pv.end), [&](PAddr slot, Pte pte, Vpn vpn) {
+    auto copy_pte = [&](PAddr slot, Pte pte, Vpn vpn) {
       const Ppn f = pte.ppn();
       Pte child_pte = pte;
       if (pv.shared) {
@@ -77,13 +83,26 @@ Kernel::ForkResult Kernel::fork(Task& t, Pid child_pid, unsigned child_cpu) {
       ++frames_.table_entries(cslot >> kPageShift);
       ++ptes;
       return true;
-    });
+    };
+    const Vpn lo = vpn_of(pv.start), hi = vpn_of(pv.end);
+    if (shared_tables.empty()) {
+      ok = for_each_leaf(parent.mm, lo, hi, copy_pte);
+    } else {
+      for (Vpn a = lo; ok && a < hi;) {  // table by table, skipping the shared ones
+        const Vpn b = std::min(hi, (a | (kPtesPerTable - 1)) + 1);
+        if (!std::binary_search(shared_tables.begin(), shared_tables.end(), a >> kVpnBitsPerLevel))
+          ok = for_each_leaf(parent.mm, a, b, copy_pte);
+        a = b;
+      }
+    }
     if (!ok) break;
   }
   // The parent lost write permission on pages any CPU running it may still
   // hold as writable: one flush of the whole address space (dup_mmap's
   // flush_tlb_mm), on every CPU that may cache it.
-  if (write_protected) shootdown_all(parent, t.cpu, c.tlb_flush, c.shootdown);
+  // Shared tables: their level-1 PTEs took WP in the parent (odf.cc).
+  if (write_protected || !shared_tables.empty()) shootdown_all(parent, t.cpu, c.tlb_flush, c.shootdown);
+  if (!shared_tables.empty()) flush_walk_caches();  // the walk caches hold the parent's level-1 PTEs
   // Per-PTE kernel work, and the memory traffic of writing the child's PTEs
   // and the parent's write-protected ones.
   c.pte_update += costs_.fork_per_pte * ptes + mem_.transfer_cycles((ptes + write_protected) * kPteBytes);
@@ -92,6 +111,7 @@ Kernel::ForkResult Kernel::fork(Task& t, Pid child_pid, unsigned child_cpu) {
 
   ++stats_.forks;
   stats_.fork_ptes_copied += ptes;
+  stats_.odf_tables_shared += shared_tables.size();
   stats_.bytes_copied += copied * kPageSize;
   stats_.eager_bytes_copied += copied * kPageSize;
   const Cycles cost = c.total();

@@ -18,15 +18,26 @@ void Kernel::check_invariants() const {
   std::set<const SharedObject*> objects;
   std::unordered_map<const SharedObject*, std::vector<uint32_t>> coverers;
 
+  // On-Demand-Fork: the level-1 PTEs found pointing at each leaf table, and
+  // the process whose walk counts the references of its pages.
+  std::unordered_map<Ppn, uint64_t> leaf_table_refs;
+  std::unordered_map<Ppn, uint32_t> leaf_table_owner;
+
   std::function<void(Pid, Ppn, unsigned)> walk_tables = [&](Pid pid, Ppn table, unsigned level) {
+    if (level == 0 && odf_ && ++leaf_table_refs[table] > 1) return;  // a shared table: its entries counted once
     if (!tables.emplace(table, pid).second) fail(fmt::format("table frame {:#x} used twice", table));
-    if (frames_.use(table) != FrameUse::PageTable || frames_.refcount(table) != 1)
+    if (frames_.use(table) != FrameUse::PageTable || (frames_.refcount(table) != 1 && !(odf_ && level == 0)))
       fail(fmt::format("frame {:#x} of pid {} is not a page table with one reference", table, pid));
     unsigned valid = 0;
     for (unsigned i = 0; i < kPtesPerTable; ++i) {
       const Pte pte{mem_.read64(frame_addr(table) + i * kPteBytes)};
       if (!pte.valid()) continue;
       ++valid;
+      if (level > 0 && !pte.is_leaf() && pte.write_protected() && (!odf_ || level != 1))
+        fail(fmt::format("table {:#x} of pid {}: a level-{} PTE has WP (only On-Demand-Fork's level-1 PTEs may)",
+                         table, pid, level));
+      if (level == 1 && !pte.is_leaf() && frames_.refcount(pte.ppn()) > 1 && !pte.write_protected())
+        fail(fmt::format("pid {}: shared leaf table {:#x} is not write-protected above", pid, pte.ppn()));
       if (level > 0 && !pte.is_leaf()) walk_tables(pid, pte.ppn(), level - 1);  // not a 2 MiB leaf
     }
     if (valid != frames_.table_entries(table))
@@ -48,16 +59,24 @@ void Kernel::check_invariants() const {
         for (VAddr a = v.start; a < v.end; a += kPageSize) ++cov[v.page_in_object(a)];
         objects.insert(v.shared.get());
       }
-      for_each_leaf(p.mm, vpn_of(v.start), vpn_of(v.end), [&](PAddr, Pte pte, Vpn vpn) {
+      for_each_leaf(p.mm, vpn_of(v.start), vpn_of(v.end), [&](PAddr slot, Pte pte, Vpn vpn) {
         ++leaves_in_vmas;
         const Ppn f = pte.ppn();
+        // A leaf table shared by On-Demand-Fork holds one reference per page,
+        // however many processes share it: count its pages in one of them.
+        bool counted = true;
+        if (odf_shared_table(slot >> kPageShift)) {
+          if (v.shared) fail(fmt::format("pid {}: a shared mapping's page at {:#x} is in a shared leaf table", pid,
+                                         vpn << kPageShift));
+          counted = leaf_table_owner.emplace(Ppn(slot >> kPageShift), p.uid).first->second == p.uid;
+        }
         if (f == zero_frame_) {
           if (pte.writable()) fail(fmt::format("pid {} maps the zero frame writable at {:#x}", pid, vpn << kPageShift));
           return true;
         }
         if (frames_.use(f) != FrameUse::Data)
           fail(fmt::format("pid {} maps frame {:#x} at {:#x}, which is not a data frame", pid, f, vpn << kPageShift));
-        ++mapped[f];
+        if (counted) ++mapped[f];
         if (pte.writable() && !v.perms.w) fail(fmt::format("pid {}: writable PTE in a read-only VMA", pid));
         if (v.shared) {
           if (v.shared->frames[v.page_in_object(vpn << kPageShift)] != f)
@@ -76,6 +95,10 @@ void Kernel::check_invariants() const {
     });
     if (all_leaves != leaves_in_vmas) fail(fmt::format("pid {} has PTEs outside its VMAs", pid));
   }
+  for (const auto& [table, refs] : leaf_table_refs)
+    if (frames_.refcount(table) != refs)
+      fail(fmt::format("leaf table {:#x} has reference count {} but {} level-1 PTEs point to it", table,
+                       frames_.refcount(table), refs));
   for (const SharedObject* obj : objects) {
     const auto& cov = coverers[obj];
     for (size_t i = 0; i < obj->frames.size(); ++i) {
@@ -134,7 +157,9 @@ void Kernel::check_invariants() const {
       for (Vpn vpn = first; vpn < first + span; ++vpn) {
         const Pte pte = pte_of(p, vpn << kPageShift);
         const uint64_t perms = Pte::R | Pte::W | Pte::X | Pte::U;
-        if (!pte.valid() || pte.ppn() != e.translate(vpn) || (e.flags & perms & ~pte.flags()) != 0)
+        // On-Demand-Fork: a writable entry below a write-protected level-1 PTE is stale too.
+        const bool wp_above = odf_ && (e.flags & Pte::W) && odf_write_protected(p, vpn);
+        if (!pte.valid() || pte.ppn() != e.translate(vpn) || (e.flags & perms & ~pte.flags()) != 0 || wp_above)
           fail(fmt::format("CPU {} caches a stale translation of pid {} at {:#x}: frame {:#x} flags {:#x}, "
                            "the page tables say {}",
                            k, p.pid, vpn << kPageShift, e.translate(vpn), e.flags,

@@ -38,7 +38,8 @@ Kernel::Kernel(const Config& cfg, PhysMem& mem, std::vector<TlbMaintenance*> cpu
       costs_(KernelCosts::from(cfg)),
       mode_(cfg.str("mmu.mode") == "sv48" ? PagingMode::Sv48 : PagingMode::Sv39),
       levels_(levels_of(mode_)),
-      cow_fork_(cfg.str("kernel.fork_policy") == "cow"),
+      cow_fork_(cfg.str("kernel.fork_policy") != "eager"),
+      odf_(cfg.str("kernel.fork_policy") == "odf"),
       use_zero_page_(cfg.flag("kernel.zero_page")),
       asid_bits_(unsigned(cfg.u64("mmu.asid_bits"))),
       shootdown_policy_(cfg.str("kernel.shootdown") == "all" ? ShootdownPolicy::All : ShootdownPolicy::Running),
@@ -243,6 +244,10 @@ void Kernel::report(StatsJson& out) const {
   out["fork.failed"] = stats_.forks_failed;
   out["fork.cycles"] = stats_.fork_cycles;
   out["fork.ptes_copied"] = stats_.fork_ptes_copied;
+  out["fork.tables_shared"] = stats_.odf_tables_shared;
+  out["odf.tables_reused"] = stats_.odf_tables_reused;
+  out["odf.tables_detached"] = stats_.odf_tables_detached;
+  out["odf.syscall_table_copies"] = stats_.odf_syscall_copies;
   out["kernel.oom_kills"] = stats_.oom_kills;
   out["kernel.context_switches"] = stats_.context_switches;
   out["kernel.syscalls"] = stats_.syscalls;
@@ -287,6 +292,16 @@ void Kernel::declare_stats(StatsRegistry& r) {
       {"fork.failed", "forks", "forks that failed for lack of memory"},
       {"fork.cycles", "cycles", "total cycles spent in fork"},
       {"fork.ptes_copied", "PTEs", "leaf PTEs written into children's page tables"},
+      {"fork.tables_shared", "tables",
+       "On-Demand-Fork: leaf page tables a fork shared with the child instead of copying their PTEs"},
+      {"odf.tables_reused", "tables",
+       "On-Demand-Fork: faults in a write-protected leaf table that no other process shares any more: "
+       "the protection was lifted, nothing copied"},
+      {"odf.tables_detached", "tables",
+       "On-Demand-Fork: shared leaf tables a process let go of whole (munmap of the whole table, exit, exec): "
+       "one reference dropped, nothing copied or freed"},
+      {"odf.syscall_table_copies", "tables",
+       "On-Demand-Fork: shared leaf tables copied by munmap or mprotect of part of them"},
       {"kernel.oom_kills", "processes", "processes killed for lack of memory"},
       {"kernel.context_switches", "switches", "switches of a CPU from one task to another"},
       {"kernel.syscalls", "calls", "system calls (fork, exec, exit, mmap, munmap, mprotect, thread, migrate)"},

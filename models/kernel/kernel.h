@@ -1,13 +1,14 @@
 // The kernel-side software: tasks and processes, ASIDs, page tables written
-// into PhysMem as real PTEs, the frame allocator, fork (copy-on-write or
-// eager), exec/exit/mmap/munmap/mprotect, the page-fault handler (demand
+// into PhysMem as real PTEs, the frame allocator, fork (copy-on-write,
+// eager, or On-Demand-Fork), exec/exit/mmap/munmap/mprotect, the page-fault handler (demand
 // paging and the COW copy), and TLB shootdowns across CPUs. Each step costs
 // cycles from the configuration and faults record where their time went.
 //
 // The implementation is split by concern: kernel.cc (tasks, processes,
 // scheduling, ASIDs, statistics), page_tables.cc, mappings.cc (mmap, munmap,
 // mprotect), fork.cc, lifecycle.cc (exec, exit, teardown), fault_handler.cc,
-// tlb_shootdown.cc, invariants.cc and huge_pages.cc (2 MiB pages).
+// tlb_shootdown.cc, invariants.cc, huge_pages.cc (2 MiB pages) and odf.cc
+// (On-Demand-Fork's shared tables).
 #pragma once
 #include <array>
 #include <cstdint>
@@ -52,6 +53,10 @@ struct KernelStats {
   uint64_t ceiling_flushes = 0;
   // Huge pages: 2 MiB mappings split into 512 PTEs, 2 MiB requests served by 4 KiB pages.
   uint64_t thp_splits = 0, thp_fallbacks = 0;
+  // On-Demand-Fork: leaf tables shared at fork; shared tables a fault found
+  // with no other sharer (write protection lifted, no copy); shared tables
+  // munmap, exit or exec let go of whole; copied by munmap or mprotect.
+  uint64_t odf_tables_shared = 0, odf_tables_reused = 0, odf_tables_detached = 0, odf_syscall_copies = 0;
 };
 
 // One CPU as the kernel sees it.
@@ -191,6 +196,34 @@ class Kernel {
   void flush_walk_caches();
   void forget_process_on_cpus(const Process& p);
 
+  // On-Demand-Fork (odf.cc, kernel.fork_policy = odf): fork shares the
+  // parent's leaf tables (reference-counted page-table frames), with Pte::WP
+  // in the level-1 PTEs above them in both processes; no PTE of a table with
+  // more than one reference is ever written: a fault copies the table first,
+  // munmap and mprotect copy it or let go of it whole, teardown drops one
+  // reference.
+  enum class OdfUnshare : uint8_t { None, Reused, Copied, Oom };
+  // The slot of vpn's level-1 PTE (creating the tables above it), 0 if none.
+  PAddr odf_level1_slot(const AddressSpace& mm, Vpn vpn, bool create, Cost& c, bool& oom);
+  // fork: shares every eligible leaf table of the parent with the child and
+  // lists them (vpn >> 9, ascending) in `shared`; false when out of memory.
+  bool odf_share_tables(Process& parent, Process& child, Cost& c, std::vector<Vpn>& shared);
+  // A fault at vpn: copies its leaf table if it is shared, or lifts the write
+  // protection if this process is its last sharer.
+  OdfUnshare odf_unshare(Process& p, unsigned cpu, Vpn vpn, Cost& c);
+  // Copies the shared leaf table of vpn's level-1 PTE (at l1_slot) for p.
+  bool odf_copy_table(Process& p, unsigned cpu, Vpn vpn, PAddr l1_slot, Pte l1, Cost& c);
+  // munmap (unmapping) and mprotect of [lo, hi): no shared table is left in
+  // the range; false when out of memory (the call then changes nothing).
+  bool odf_prepare_range(Process& p, unsigned cpu, VAddr lo, VAddr hi, bool unmapping, Cycles& cost);
+  void odf_prune_upper(Process& p, Vpn vpn, Cycles& cost);  // frees empty tables above level 1
+  // Teardown: drops one reference on a shared leaf table; false if `table` is
+  // not shared (the caller frees it and its pages).
+  bool odf_release_shared_table(Ppn table);
+  bool odf_shared_table(Ppn table) const { return odf_ && frames_.refcount(table) > 1; }
+  // Whether a non-leaf PTE above vpn's leaf has Pte::WP (no timing).
+  bool odf_write_protected(const Process& p, Vpn vpn) const;
+
   // Mappings (mappings.cc) and lifecycle (lifecycle.cc).
   void check_range(VAddr va, uint64_t len, const char* op) const;
   Cycles unmap_range(Process& p, unsigned cpu, VAddr lo, VAddr hi);
@@ -241,6 +274,7 @@ class Kernel {
   unsigned levels_;
   Ppn zero_frame_ = 0;
   bool cow_fork_;
+  bool odf_;  // kernel.fork_policy = odf (cow_fork_ is set too: unshared tables are copied as cow does)
   bool use_zero_page_;
   unsigned asid_bits_;
   uint64_t asid_generation_ = 1;

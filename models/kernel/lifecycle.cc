@@ -10,7 +10,8 @@ Cycles Kernel::teardown(Process& p, unsigned cpu, bool keep_root) {
   Cost c;
   teardown_huge(p, cost);  // 2 MiB leaves and their deposited tables (huge_pages.cc)
   for (auto& [start, v] : p.mm.vmas) {
-    for_each_leaf(p.mm, vpn_of(v.start), vpn_of(v.end), [&](PAddr, Pte pte, Vpn) {
+    for_each_leaf(p.mm, vpn_of(v.start), vpn_of(v.end), [&](PAddr slot, Pte pte, Vpn) {
+      if (odf_shared_table(slot >> kPageShift)) return true;  // the other sharers keep its pages
       c.pte_update += costs_.pte_update;  // cleared with the table, one store each
       release_frame(pte.ppn(), cost);
       return true;

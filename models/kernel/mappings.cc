@@ -57,6 +57,9 @@ void Kernel::drop_shared_page(SharedObject& obj, uint64_t page, Cycles& cost) {
 
 Cycles Kernel::unmap_range(Process& p, unsigned cpu, VAddr lo, VAddr hi) {
   Cycles cost = 0;
+  // On-Demand-Fork: let go of whole shared tables, copy partly unmapped ones.
+  // Out of memory for a copy: munmap fails (ENOMEM) and changes nothing.
+  if (odf_ && !odf_prepare_range(p, cpu, lo, hi, true, cost)) return cost;
   p.mm.split_at(lo);
   p.mm.split_at(hi);
   std::vector<Vpn> leaf_tables, unmapped;
@@ -104,10 +107,12 @@ Cycles Kernel::mprotect(Task& t, VAddr va, uint64_t len, Perms perms) {
     if (!v) throw UserError(fmt::format("mprotect: {:#x}+{:#x} is not fully mapped (nothing at {:#x})", va, len, a));
     a = v->end;
   }
-  p.mm.split_at(va);
-  p.mm.split_at(end);
   Cycles cost = costs_.syscall;
   ++stats_.syscalls;
+  // On-Demand-Fork: copy the shared tables first (out of memory: ENOMEM, nothing changes).
+  if (odf_ && !odf_prepare_range(p, t.cpu, va, end, false, cost)) return cost;
+  p.mm.split_at(va);
+  p.mm.split_at(end);
   std::vector<Vpn> changed;
   mprotect_huge(p, t.cpu, va, end, perms, changed, cost);  // huge pages (huge_pages.cc)
   for (auto it = p.mm.vmas.lower_bound(va); it != p.mm.vmas.end() && it->second.start < end; ++it) {

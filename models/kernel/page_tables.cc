@@ -110,6 +110,7 @@ void Kernel::prune_tables(Process& p, Vpn vpn, Cycles& cost) {
 }
 
 void Kernel::free_tables(Ppn table, unsigned level, Cycles& cost) {
+  if (level == 0 && odf_release_shared_table(table)) return;  // On-Demand-Fork: others still use it
   if (level > 0) {
     for (unsigned i = 0; i < kPtesPerTable; ++i) {
       const Pte pte{mem_.read64(frame_addr(table) + i * kPteBytes)};

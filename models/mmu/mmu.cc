@@ -35,7 +35,7 @@ Mmu::Mmu(sc_core::sc_module_name name, const Config& cfg, const Clock& clock)
       clock_(clock),
       mode_(parse_mode(cfg.str("mmu.mode"))),
       pte_mem_(*this),
-      walker_(mode_, unsigned(cfg.u64("mmu.pwc_entries")), pte_mem_),
+      walker_(mode_, unsigned(cfg.u64("mmu.pwc_entries")), pte_mem_, cfg.flag("mmu.nonleaf_wp")),
       l1_(make_tlb(cfg, "l1")) {
   if (cfg.u64("tlb.l2.entries") > 0) l2_ = make_tlb(cfg, "l2");
   cpu_socket.register_b_transport(this, &Mmu::b_transport);
@@ -91,7 +91,10 @@ void Mmu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
     if (w.fault != WalkFault::None) {
       ext->fault = w.fault;
     } else {
-      walked = TlbEntry{vpn, w.pte.ppn(), ext->asid, uint8_t(w.pte.raw & 0xff), uint8_t(w.level)};
+      // The permission cached is the AND over the levels: below a
+      // write-protecting non-leaf PTE the entry allows no store.
+      const Pte effective = w.write_protected ? w.pte.without(Pte::W) : w.pte;
+      walked = TlbEntry{vpn, w.pte.ppn(), ext->asid, uint8_t(effective.raw & 0xff), uint8_t(w.level)};
       if (l2_) {
         ++stats_.l2_fills;
         stats_.l2_evictions += l2_->fill(walked);

@@ -9,9 +9,14 @@
 //     W == 1 and R == 0           -> Malformed (reserved encoding)
 //     R == W == X == 0 (pointer):  level == 0 -> Malformed;
 //                                  else table = pte.ppn, level -= 1, continue
+//                                  (with mmu.nonleaf_wp, RSW bit 8 of the pointer
+//                                  sets write_protected for the rest of the walk;
+//                                  without it the RSW bits are ignored)
 //     leaf at level > 0 whose ppn has any of its low 9*level bits set
 //                                 -> Malformed (misaligned superpage)
 //     leaf not permitting the access (pte_permits) -> Permission
+//     a store with write_protected set -> Permission (even if the leaf has W;
+//     nothing is written: A and D stay as they are)
 //     else, if A == 0 or (store and D == 0): write the PTE back with A (and D for
 //     a store) set, one timed write.
 //   On every outcome WalkResult.{pte, pte_addr, level} describe the last PTE read
@@ -20,7 +25,9 @@
 // Page-walk cache
 //   Fully associative, pwc_entries entries, exact LRU (stamps). An entry caches
 //   one non-leaf PTE: key (root ppn, level L of the table it points to,
-//   prefix = vpn >> 9*(L+1)), value the frame of that table. Every non-leaf PTE
+//   prefix = vpn >> 9*(L+1)), value the frame of that table and whether a
+//   non-leaf PTE from the root down to it had WP (so a walk that starts at a
+//   cached entry knows the write protection above it). Every non-leaf PTE
 //   read is inserted (or refreshed). A walk probes L = 0, 1, ..., levels-2 and
 //   starts at the first hit (counting one pwc_hit); when no level hits it counts
 //   one pwc_miss and starts at the root. With pwc_entries = 0 there is no cache:
@@ -40,8 +47,8 @@ bool pte_permits(Pte pte, AccessType access) {
   return false;
 }
 
-PageTableWalker::PageTableWalker(PagingMode mode, unsigned pwc_entries, PteMemory& mem)
-    : mode_(mode), mem_(mem), pwc_(pwc_entries) {}
+PageTableWalker::PageTableWalker(PagingMode mode, unsigned pwc_entries, PteMemory& mem, bool nonleaf_wp)
+    : mode_(mode), nonleaf_wp_(nonleaf_wp), mem_(mem), pwc_(pwc_entries) {}
 
 void PageTableWalker::flush_pwc() {
   for (PwcEntry& e : pwc_) e.valid = false;
@@ -58,7 +65,7 @@ const PageTableWalker::PwcEntry* PageTableWalker::pwc_find(Ppn root, Vpn vpn, un
   return nullptr;
 }
 
-void PageTableWalker::pwc_insert(Ppn root, Vpn vpn, unsigned level, Ppn next) {
+void PageTableWalker::pwc_insert(Ppn root, Vpn vpn, unsigned level, Ppn next, bool wp) {
   if (pwc_.empty()) return;
   const Vpn prefix = vpn >> (kVpnBitsPerLevel * (level + 1));
   PwcEntry* slot = nullptr;
@@ -85,6 +92,7 @@ void PageTableWalker::pwc_insert(Ppn root, Vpn vpn, unsigned level, Ppn next) {
   slot->prefix = prefix;
   slot->level = level;
   slot->next = next;
+  slot->wp = wp;
   slot->stamp = ++pwc_clock_;
   slot->valid = true;
 }
@@ -101,6 +109,7 @@ WalkResult PageTableWalker::walk(Ppn root, Vpn vpn, AccessType access) {
       if (const PwcEntry* e = pwc_find(root, vpn, l)) {
         table = e->next;
         level = l;
+        r.write_protected = e->wp;
         hit = true;
         break;
       }
@@ -136,7 +145,8 @@ WalkResult PageTableWalker::walk(Ppn root, Vpn vpn, AccessType access) {
       }
       table = pte.ppn();
       --level;
-      pwc_insert(root, vpn, level, table);
+      if (nonleaf_wp_ && pte.write_protected()) r.write_protected = true;
+      pwc_insert(root, vpn, level, table, r.write_protected);
       continue;
     }
     // Leaf.
@@ -146,6 +156,10 @@ WalkResult PageTableWalker::walk(Ppn root, Vpn vpn, AccessType access) {
     }
     if (!pte_permits(pte, access)) {
       r.fault = WalkFault::Permission;
+      break;
+    }
+    if (r.write_protected && access == AccessType::Store) {
+      r.fault = WalkFault::Permission;  // the hierarchical write protection above the leaf
       break;
     }
     const bool store = access == AccessType::Store;

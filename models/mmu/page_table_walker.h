@@ -30,7 +30,8 @@ bool pte_permits(Pte pte, AccessType access);
 enum class WalkFault : uint8_t {
   None,
   NotValid,      // V = 0 at some level: nothing mapped (page absent)
-  Permission,    // leaf found but R/W/X/U forbid the access (e.g. write-protected)
+  Permission,    // leaf found but R/W/X/U forbid the access (e.g. write-protected),
+                 // or a store below a write-protecting non-leaf PTE (mmu.nonleaf_wp)
   Malformed,     // W without R, non-leaf at the last level, misaligned superpage
   Count
 };
@@ -38,7 +39,8 @@ enum class WalkFault : uint8_t {
 inline constexpr std::array<EnumName<WalkFault>, size_t(WalkFault::Count)> kWalkFaultNames{{
     {WalkFault::None, "none", "a leaf PTE allows the access"},
     {WalkFault::NotValid, "not_valid", "V = 0 at some level: the page is absent"},
-    {WalkFault::Permission, "permission", "a leaf PTE was found but its R/W/X/U bits forbid the access"},
+    {WalkFault::Permission, "permission",
+     "a leaf PTE was found but its R/W/X/U bits (or, with mmu.nonleaf_wp, a non-leaf PTE above it) forbid the access"},
     {WalkFault::Malformed, "malformed", "W without R, a non-leaf PTE at the last level, or a misaligned superpage"},
 }};
 static_assert(names_in_order(kWalkFaultNames));
@@ -52,6 +54,9 @@ struct WalkResult {
   unsigned level = 0;    // level of the leaf: 0 = 4 KiB, 1 = 2 MiB, 2 = 1 GiB, 3 = 512 GiB
   Cycles cycles = 0;     // memory time spent by this walk
   unsigned mem_reads = 0;
+  // mmu.nonleaf_wp: a non-leaf PTE on the way had the WP bit. The leaf's W
+  // does not count: the translation may be cached for loads only.
+  bool write_protected = false;
 };
 
 struct WalkerStats {
@@ -61,7 +66,9 @@ struct WalkerStats {
 
 class PageTableWalker {
  public:
-  PageTableWalker(PagingMode mode, unsigned pwc_entries, PteMemory& mem);
+  // nonleaf_wp: honour Pte::WP in non-leaf PTEs (mmu.nonleaf_wp); without it
+  // the RSW bits of a non-leaf PTE are ignored, as the privileged spec says.
+  PageTableWalker(PagingMode mode, unsigned pwc_entries, PteMemory& mem, bool nonleaf_wp = false);
 
   // Walks the tables rooted at frame `root` for `vpn`. On success (and on a
   // Permission fault) `pte` is the leaf; A (and D for a store) are set in memory
@@ -80,13 +87,15 @@ class PageTableWalker {
     Vpn prefix = 0;      // vpn >> (9 * (level + 1)): the pages this table covers
     unsigned level = 0;  // level of the table this entry points to (0 = leaf table)
     Ppn next = 0;        // frame of that table
+    bool wp = false;     // a non-leaf PTE from the root down to this one had WP (mmu.nonleaf_wp)
     uint64_t stamp = 0;  // LRU
     bool valid = false;
   };
   const PwcEntry* pwc_find(Ppn root, Vpn vpn, unsigned level);
-  void pwc_insert(Ppn root, Vpn vpn, unsigned level, Ppn next);
+  void pwc_insert(Ppn root, Vpn vpn, unsigned level, Ppn next, bool wp);
 
   PagingMode mode_;
+  bool nonleaf_wp_;
   PteMemory& mem_;
   std::vector<PwcEntry> pwc_;
   uint64_t pwc_clock_ = 0;

@@ -71,7 +71,7 @@ TEST_CASE("config: defaults", "[config]") {
 
 TEST_CASE("config: the schema is well formed", "[config]") {
   const auto& schema = mmusim::config_schema();
-  REQUIRE(schema.size() == 65);
+  REQUIRE(schema.size() == 66);
   CHECK(schema.front().name == "cpu.freq_mhz");
   CHECK(schema.back().name == "verify.max_reports");
   std::set<std::string> names;
@@ -229,7 +229,7 @@ TEST_CASE("config: bad enum values", "[config]") {
         "t.toml:2: tlb.l1.policy: 'mru' is not one of lru, plru, fifo, random");
   CHECK(set_error("tlb.impl=verilog") == "--set tlb.impl=verilog: expected one of model, rtl, lockstep");
   CHECK(set_error("kernel.fork_policy=COW") ==
-        "--set kernel.fork_policy=COW: expected one of cow, eager");
+        "--set kernel.fork_policy=COW: expected one of cow, eager, odf");
 }
 
 TEST_CASE("config: bad sizes", "[config]") {

@@ -415,3 +415,61 @@ TEST_CASE("walker: pwc_entries = 0 never hits", "[walker]") {
 }
 
 }  // namespace mmusim::test
+
+namespace mmusim::test {
+
+// mmu.nonleaf_wp (On-Demand-Fork): RSW bit 8 of a non-leaf PTE forbids stores below it.
+TEST_CASE("walker: a store below a WP non-leaf PTE faults, a load does not", "[walker][odf]") {
+  MockPteMemory m;
+  build_sv39(m, V | R | W | U | A);  // writable, clean leaf
+  m.set(slot_addr(kL1, 5), Pte::make(kL0, V | Pte::WP));
+  PageTableWalker w(PagingMode::Sv39, 0, m, true);
+  const WalkResult st = w.walk(kRoot, kVpn, AccessType::Store);
+  CHECK(st.fault == WalkFault::Permission);
+  CHECK(st.write_protected);
+  CHECK(m.writes.empty());  // no D set for a store that faults
+  CHECK(m.at(slot_addr(kL0, 7)) == Pte::make(kLeafPpn, V | R | W | U | A));
+  const WalkResult ld = w.walk(kRoot, kVpn, AccessType::Load);
+  CHECK(ld.fault == WalkFault::None);
+  CHECK(ld.write_protected);
+  CHECK(ld.pte.writable());  // the leaf itself; the MMU caches it without W
+  // WP on the root's entry protects the whole subtree as well.
+  m.set(slot_addr(kL1, 5), Pte::make(kL0, V));
+  m.set(slot_addr(kRoot, 3), Pte::make(kL1, V | Pte::WP));
+  CHECK(w.walk(kRoot, kVpn, AccessType::Store).fault == WalkFault::Permission);
+}
+
+TEST_CASE("walker: without mmu.nonleaf_wp the RSW bits of a non-leaf PTE are ignored", "[walker][odf]") {
+  MockPteMemory m;
+  build_sv39(m);
+  m.set(slot_addr(kL1, 5), Pte::make(kL0, V | Pte::WP));
+  PageTableWalker w(PagingMode::Sv39, 0, m);
+  const WalkResult r = w.walk(kRoot, kVpn, AccessType::Store);
+  CHECK(r.fault == WalkFault::None);
+  CHECK_FALSE(r.write_protected);
+}
+
+TEST_CASE("walker: the page-walk cache keeps the WP bit with the entry", "[walker][odf][pwc]") {
+  MockPteMemory m;
+  build_sv39(m);
+  m.set(slot_addr(kL1, 5), Pte::make(kL0, V | Pte::WP));
+  PageTableWalker w(PagingMode::Sv39, 4, m, true);
+  CHECK(w.walk(kRoot, kVpn, AccessType::Load).fault == WalkFault::None);
+  m.clear_log();
+  // The second walk starts at the cached leaf table: one read, and still protected.
+  const WalkResult r = w.walk(kRoot, kVpn, AccessType::Store);
+  CHECK(m.reads == std::vector<PAddr>{slot_addr(kL0, 7)});
+  CHECK(r.fault == WalkFault::Permission);
+  CHECK(r.write_protected);
+  // A neighbour under the same level-1 table but another (unprotected) leaf table.
+  m.set(slot_addr(kL1, 6), Pte::make(0x301, V));
+  m.set(slot_addr(0x301, 7), Pte::make(kLeafPpn + 1, V | R | W | U | A | D));
+  CHECK(w.walk(kRoot, vpn39(3, 6, 7), AccessType::Store).fault == WalkFault::None);
+  // After the kernel lifts the protection and flushes, stores go through.
+  m.set(slot_addr(kL1, 5), Pte::make(kL0, V));
+  CHECK(w.walk(kRoot, kVpn, AccessType::Store).fault == WalkFault::Permission);  // stale PWC until flushed
+  w.flush_pwc();
+  CHECK(w.walk(kRoot, kVpn, AccessType::Store).fault == WalkFault::None);
+}
+
+}  // namespace mmusim::test

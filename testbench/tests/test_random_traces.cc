@@ -75,6 +75,7 @@ struct Variant {
   unsigned window_pages = 64;     // RandomTraceOptions
   unsigned max_alive = 5;
   unsigned cpus = 1;              // RandomTraceOptions: threads and migrations when > 1
+  std::string policy = "cow";     // the policy run beside eager (odf adds mmu.nonleaf_wp=true)
 };
 
 struct SeedResult {
@@ -148,9 +149,10 @@ SeedResult run_seed(uint64_t seed, const Variant& v, bool check_invariants, size
   }
 
   std::vector<std::string> commands;
-  for (const char* policy : {"eager", "cow"}) {
+  for (const std::string& policy : {std::string("eager"), v.policy}) {
     const std::string label = policy;
     std::vector<std::string> args = {"-q", "--fork-policy", policy, "--stats", base + "." + policy + ".json"};
+    if (policy == "odf") args.insert(args.end(), {"--set", "mmu.nonleaf_wp=true"});
     bool sized = false;
     for (const auto& s : v.sets) {
       args.push_back("--set");
@@ -438,6 +440,32 @@ TEST_CASE("random traces: 1 MiB of memory without the zero page in sv48", "[rand
 // segfaults, and must not have written its first page's bytes either (the
 // reference model applies none of it); the CPU model wrote them, and another
 // process sharing the first page saw them.
+// On-Demand-Fork beside eager: the same loads, segfaults and final state, the
+// invariants of shared leaf tables after every line of the first seed.
+TEST_CASE("random traces: On-Demand-Fork (odf) agrees with eager", "[random][odf]") {
+  Variant v{"odf", {}};
+  v.policy = "odf";
+  const Totals t = run_seeds(v, 1101, 5);
+  CHECK(t["fork.tables_shared"] > 0);
+  CHECK(t["faults.table_copy"] > 0);
+  CHECK(t["odf.tables_detached"] > 0);
+}
+
+TEST_CASE("random traces: odf on 4 CPUs with threads, in sv48", "[random][odf][shootdown]") {
+  Variant v{"odf-cpu4", {"cpu.count=4", "mmu.mode=sv48"}};
+  v.policy = "odf";
+  v.cpus = 4;
+  const Totals t = run_seeds(v, 1201, 4);
+  CHECK(t["fork.tables_shared"] > 0);
+}
+
+TEST_CASE("random traces: odf in 1 MiB of memory (OOM kills and failed forks)", "[random][odf]") {
+  Variant v{"odf-oom", {"mem.size=1M"}, true, 128, 8};
+  v.policy = "odf";
+  const Totals t = run_seeds(v, 1301, 6);
+  CHECK(t["kernel.oom_kills"] + t["fork.failed"] > 0);
+}
+
 TEST_CASE("random traces: a page-crossing store that segfaults writes nothing", "[random]") {
   const std::string base = temp_base("partial-store", 0, 0);
   const std::string trace_path = base + ".trace";
