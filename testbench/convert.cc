@@ -42,7 +42,7 @@ int run_convert(int argc, char* argv[]) {
                "(docs/binary-trace-format.md)", "mmusim convert"};
   std::string in_path, out_path, to;
   app.add_option("--to", to, "the output's form (default: the other one than the input's)")
-      ->type_name("text|binary")
+      ->type_name("FORM")
       ->check(CLI::IsMember({"text", "binary"}));
   app.add_option("IN", in_path, "trace to read (text or binary; plain, .gz or .zst; - for standard input)")
       ->type_name("")

@@ -10,6 +10,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 namespace mmusim::binary_trace {
 
@@ -52,6 +53,23 @@ enum : uint8_t {
 // The longest record: an opcode and two varints of at most 10 bytes each, and
 // a flags byte. The reader keeps this many bytes ahead (or zeros past the end).
 constexpr size_t kMaxRecord = 32;
+
+// mmap's `huge` flag (trace format 1.1) lives in TraceRecord::huge once the
+// kernel has huge-page mappings; until then a record has no such member and
+// the binary reader rejects the flag, as the text reader rejects `huge`.
+template <class R>
+constexpr auto has_huge(const R*) -> decltype(std::declval<R&>().huge, true) { return true; }
+constexpr bool has_huge(const void*) { return false; }
+template <class R>
+bool get_huge(const R& r) {
+  if constexpr (has_huge(static_cast<const R*>(nullptr))) return r.huge;
+  else return false;
+}
+template <class R>
+void set_huge(R& r, bool huge) {
+  if constexpr (has_huge(static_cast<const R*>(nullptr))) r.huge = huge;
+  else (void)r, (void)huge;
+}
 
 inline uint64_t zigzag(uint64_t delta) { return (delta << 1) ^ (0 - (delta >> 63)); }
 inline uint64_t unzigzag(uint64_t z) { return (z >> 1) ^ (0 - (z & 1)); }

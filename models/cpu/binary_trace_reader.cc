@@ -174,10 +174,11 @@ bool BinaryTraceReader::next(TraceRecord& rec) {
                                             : (kFlagRead | kFlagWrite | kFlagExec);
         if (f & ~allowed) fail("unknown flags " + std::to_string(f & ~allowed) + " for " + to_string(rec.op));
         if (!(f & kFlagRead)) fail("permissions without r (expected r, rw, rx or rwx)");
-        // The kernel has no huge-page mappings yet: rejected, as the text reader rejects `huge`.
-        if (f & kFlagHuge) fail("mmap flag 'huge' is not supported by this mmusim");
+        // Without huge-page mappings in TraceRecord, rejected as the text reader rejects `huge`.
+        if ((f & kFlagHuge) && !has_huge(&rec)) fail("mmap flag 'huge' is not supported by this mmusim");
         rec.perms = Perms{true, (f & kFlagWrite) != 0, (f & kFlagExec) != 0};
         rec.shared = (f & kFlagShared) != 0;
+        set_huge(rec, (f & kFlagHuge) != 0);
         break;
       }
       case kMunmap:

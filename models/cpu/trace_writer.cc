@@ -44,8 +44,8 @@ void TextTraceWriter::record(const TraceRecord& r) {
   switch (r.op) {
     case TraceOp::Mmap:
     case TraceOp::Mprotect:
-      fmt::format_to(out, " {:#x} {} {}{}", r.va, format_len(r.len), perms_text(r.perms),
-                     r.shared ? " shared" : "");
+      fmt::format_to(out, " {:#x} {} {}{}{}", r.va, format_len(r.len), perms_text(r.perms),
+                     r.shared ? " shared" : "", get_huge(r) ? " huge" : "");
       break;
     case TraceOp::Munmap:
       fmt::format_to(out, " {:#x} {}", r.va, format_len(r.len));
@@ -123,7 +123,7 @@ void BinaryTraceWriter::record(const TraceRecord& r) {
   }
   auto flags = [&] {
     return static_cast<char>(kFlagRead | (r.perms.w ? kFlagWrite : 0) | (r.perms.x ? kFlagExec : 0) |
-                             (r.shared ? kFlagShared : 0));
+                             (r.shared ? kFlagShared : 0) | (get_huge(r) ? kFlagHuge : 0));
   };
   switch (r.op) {
     case TraceOp::Load:
