@@ -17,6 +17,8 @@
 
 namespace mmusim::test {
 
+using namespace std::string_literals;
+
 namespace {
 
 struct Read {
@@ -115,8 +117,8 @@ std::string header() {
 TEST_CASE("binary trace: text -> binary -> text keeps every record at its line", "[binary_trace]") {
   const Read text = read_all(kEveryOp, "t.trace");
   REQUIRE_FALSE(text.binary);
-  REQUIRE(text.recs.size() == 23);
-  REQUIRE(text.lines == 27);
+  REQUIRE(text.recs.size() == 24);
+  REQUIRE(text.lines == 28);
 
   const std::string bin = to_binary(kEveryOp);
   REQUIRE(bin.compare(0, 8, "\x89MMUT\r\n\x1a") == 0);
@@ -178,13 +180,13 @@ TEST_CASE("binary trace: the encoding of a small trace, byte by byte", "[binary_
                            "\x0b\x0f\x05"              // load+expect size 8: zigzag(-8) = 15; 5
                            "\x10\x02"                  // TASK 2
                            "\x06\x00"                  // load size 4: delta 0
-                           "\x1f\x07";                 // END: 7 records before it
+                           "\x1f\x07"s;                // END: 7 records before it
   CHECK(bin == want);
 }
 
 TEST_CASE("binary trace: an empty trace, comments only, and gzip around binary", "[binary_trace]") {
   const std::string empty = to_binary("");
-  CHECK(empty == header() + "\x1f\x00");
+  CHECK(empty == header() + "\x1f\x00"s);
   CHECK(read_all(empty).recs.empty());
   CHECK(read_all(empty).lines == 0);
   const std::string comments = to_binary("# a\n\n# b\n");
@@ -206,8 +208,8 @@ TEST_CASE("binary trace: an empty trace, comments only, and gzip around binary",
   deflateEnd(&zs);
   const Read r = read_all(gz);
   CHECK(r.binary);
-  CHECK(r.recs.size() == 23);
-  CHECK(r.lines == 27);
+  CHECK(r.recs.size() == 24);
+  CHECK(r.lines == 28);
 }
 
 TEST_CASE("binary trace: messages name the record and its line", "[binary_trace]") {
