@@ -18,6 +18,11 @@ Workloads:
                   populate a region, the main thread forks a child that streams
                   it (as Redis BGSAVE does) while the threads write a fraction
                   of their pages (COW copies, each one a TLB shootdown).
+
+Every writer can write the binary trace format (docs/binary-trace-format.md)
+instead of text: BinaryEncoder turns text lines into binary records exactly as
+`mmusim convert` does, byte for byte; write_chunks(..., binary=True) and a
+path ending in .btrace (.btrace.gz, .btrace.zst) use it.
 """
 
 import gzip
@@ -103,11 +108,12 @@ class Workload:
     def chunks(self):
         return self._chunks()
 
-    def write(self, path=None):
+    def write(self, path=None, binary=None):
         """Write to `path` (gzip if it ends in .gz, zstd if .zst, plain otherwise)
-        or to standard output when path is None or '-'. Returns bytes written
-        (uncompressed)."""
-        return write_chunks(self.chunks(), path)
+        or to standard output when path is None or '-'; in the binary format
+        if `binary`, or if it is None and the path names a binary trace
+        (is_binary_path). Returns bytes written (uncompressed)."""
+        return write_chunks(self.chunks(), path, binary)
 
 
 def _lines_to_chunks(lines):
@@ -600,12 +606,243 @@ def shootdown_munmap(size, sibling, pid=1, tid=3, base=FAULTS_BASE):
 
 
 # --------------------------------------------------------------------------
+# the binary trace format (docs/binary-trace-format.md; the C++ side is
+# models/cpu/binary_trace_format.h, trace_writer.cc and binary_trace_reader.cc)
+
+BINARY_MAGIC = b"\x89MMUT\r\n\x1a"
+BINARY_HEADER = BINARY_MAGIC + bytes([1, 0, 0, 0])  # version 1.0, two reserved bytes
+BINARY_SUFFIX = ".btrace"
+
+OP_LOAD, OP_LOAD_EXPECT, OP_STORE = 0x04, 0x08, 0x0C  # + log2(size)
+OP_TASK, OP_MMAP, OP_MUNMAP, OP_MPROTECT = 0x10, 0x11, 0x12, 0x13
+OP_FORK, OP_THREAD, OP_MIGRATE, OP_EXEC, OP_EXIT, OP_COMPUTE = 0x14, 0x15, 0x16, 0x17, 0x18, 0x19
+OP_GAP, OP_END = 0x1E, 0x1F
+FLAG_R, FLAG_W, FLAG_X, FLAG_SHARED, FLAG_HUGE = 0x01, 0x02, 0x04, 0x08, 0x10
+
+_LOG2_SIZE = {1: 0, 2: 1, 4: 2, 8: 3}
+_PERMS = {"r": FLAG_R, "rw": FLAG_R | FLAG_W, "rx": FLAG_R | FLAG_X, "rwx": FLAG_R | FLAG_W | FLAG_X}
+_LEN_SHIFT = {"K": 10, "M": 20, "G": 30}
+_M64 = (1 << 64) - 1
+
+
+def is_binary_path(path):
+    """True if `path` names a binary trace: NAME.btrace, .btrace.gz or .btrace.zst."""
+    if not path or path == "-":
+        return False
+    for ext in (".gz", ".zst"):
+        if path.endswith(ext):
+            path = path[:-len(ext)]
+    return path.endswith(BINARY_SUFFIX)
+
+
+def varint(v):
+    """Unsigned LEB128."""
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def _num(tok):
+    if tok[:2] in ("0x", "0X"):
+        v = int(tok[2:], 16)
+    elif tok.isdigit():
+        v = int(tok)
+    else:
+        raise ValueError(f"bad number {tok!r}")
+    if v > _M64:
+        raise ValueError(f"number {tok!r} does not fit in 64 bits")
+    return v
+
+
+def _len(tok):
+    shift = _LEN_SHIFT.get(tok[-1:], 0)
+    return _num(tok[:-1] if shift else tok) << shift
+
+
+class BinaryEncoder:
+    """Text trace lines to binary records, the same bytes `mmusim convert`
+    writes: header() first, encode(chunk) for each chunk of text (a line may
+    run over chunks), finish() last (the END record). Every record keeps its
+    line: blank and comment-only lines become GAP records."""
+
+    def __init__(self):
+        self.task = 0        # the last TASK record's task
+        self.prev_va = 0     # the last access's address
+        self.gap = 0         # blank/comment lines not yet written
+        self.records = 0     # records written (END counts them)
+        self.line = 0
+        self._partial = b""
+        self._memo = None    # (chunk, state before, bytes, state after): a repeated chunk
+
+    @staticmethod
+    def header():
+        return BINARY_HEADER
+
+    def _state(self):
+        return (self.task, self.prev_va, self.gap)
+
+    def encode(self, chunk):
+        """The records of the complete lines in `chunk` (bytes)."""
+        if not self._partial and chunk.endswith(b"\n"):
+            # A generator that repeats a block (hits) yields the same chunk
+            # object again: from the same state it encodes to the same bytes.
+            m = self._memo
+            if m is not None and m[0] is chunk and m[1] == self._state():
+                _, _, data, after, nrec, nlines = m
+                self.task, self.prev_va, self.gap = after
+                self.records += nrec
+                self.line += nlines
+                return data
+            before, rec0, line0 = self._state(), self.records, self.line
+            data = self._encode_lines(chunk.decode().split("\n")[:-1])
+            self._memo = (chunk, before, data, self._state(), self.records - rec0, self.line - line0)
+            return data
+        text = self._partial + chunk
+        cut = text.rfind(b"\n") + 1
+        self._partial = text[cut:]
+        return self._encode_lines(text[:cut].decode().split("\n")[:-1])
+
+    def finish(self):
+        """The last line (if it had no newline), a pending GAP and the END record."""
+        out = bytearray()
+        if self._partial:
+            out += self._encode_lines([self._partial.decode()])
+            self._partial = b""
+        if self.gap:
+            out.append(OP_GAP)
+            out += varint(self.gap)
+            self.gap = 0
+            self.records += 1
+        out.append(OP_END)
+        out += varint(self.records)
+        return bytes(out)
+
+    def _encode_lines(self, lines):
+        out = bytearray()
+        for text in lines:
+            self.line += 1
+            if "#" in text:
+                text = text[:text.index("#")]
+            f = text.split()
+            if not f:
+                self.gap += 1
+                continue
+            try:
+                self._record(out, f)
+            except (ValueError, IndexError, KeyError) as e:
+                why = str(e) if isinstance(e, ValueError) else "malformed line"
+                raise ValueError(f"line {self.line}: {why}: {text.strip()!r}") from None
+        return bytes(out)
+
+    def _start(self, out, op):
+        if self.gap:
+            out.append(OP_GAP)
+            out += varint(self.gap)
+            self.gap = 0
+            self.records += 1
+        out.append(op)
+        self.records += 1
+
+    def _record(self, out, f):
+        if not f[0].isdigit() or not 1 <= int(f[0]) < 2 ** 31:
+            raise ValueError(f"bad pid {f[0]!r}")
+        pid = int(f[0])
+        if pid != self.task:
+            self._start(out, OP_TASK)
+            out += varint(pid)
+            self.task = pid
+        op = f[1]
+        opts = dict(o.split("=", 1) for o in f[2:] if "=" in o)
+        words = [o for o in f[2:] if "=" not in o]
+        if op == "load" or op == "store":
+            size = int(opts.pop("size", 8))
+            va = _num(words[0])
+            if op == "store":
+                self._start(out, OP_STORE | _LOG2_SIZE[size])
+                out += varint(_zigzag(va - self.prev_va))
+                out += varint(_num(words[1]))
+                extra = words[2:]
+            elif "expect" in opts:
+                self._start(out, OP_LOAD_EXPECT | _LOG2_SIZE[size])
+                out += varint(_zigzag(va - self.prev_va))
+                out += varint(_num(opts.pop("expect")))
+                extra = words[1:]
+            else:
+                self._start(out, OP_LOAD | _LOG2_SIZE[size])
+                out += varint(_zigzag(va - self.prev_va))
+                extra = words[1:]
+            self.prev_va = va
+        elif op in ("mmap", "mprotect"):
+            flags = _PERMS[words[2]]
+            extra = []
+            for w in words[3:]:
+                if op == "mmap" and w == "shared":
+                    flags |= FLAG_SHARED
+                elif op == "mmap" and w == "huge":
+                    flags |= FLAG_HUGE
+                else:
+                    extra.append(w)
+            self._start(out, OP_MMAP if op == "mmap" else OP_MPROTECT)
+            out += varint(_num(words[0])) + varint(_len(words[1])) + bytes([flags])
+        elif op == "munmap":
+            self._start(out, OP_MUNMAP)
+            out += varint(_num(words[0])) + varint(_len(words[1]))
+            extra = words[2:]
+        elif op in ("fork", "thread"):
+            child = int(words[0])
+            cpu = opts.pop("cpu", None)
+            self._start(out, OP_FORK if op == "fork" else OP_THREAD)
+            out += varint(child) + varint(0 if cpu is None else _num(cpu) + 1)
+            extra = words[1:]
+        elif op == "migrate":
+            self._start(out, OP_MIGRATE)
+            out += varint(_num(words[0]))
+            extra = words[1:]
+        elif op in ("exec", "exit"):
+            self._start(out, OP_EXEC if op == "exec" else OP_EXIT)
+            extra = words
+        elif op == "compute":
+            self._start(out, OP_COMPUTE)
+            out += varint(_num(words[0]))
+            extra = words[1:]
+        else:
+            raise ValueError(f"unknown operation {op!r}")
+        if extra or opts:
+            raise ValueError(f"unexpected argument {(extra or list(opts))[0]!r}")
+
+
+def _zigzag(delta):
+    """A signed difference (mod 2^64) as an unsigned number: 0, -1, 1, -2 -> 0, 1, 2, 3."""
+    d = delta & _M64
+    return ((d << 1) & _M64) ^ (_M64 if d >> 63 else 0)
+
+
+def binary_chunks(chunks):
+    """Text chunks (bytes) to the chunks of the binary trace."""
+    enc = BinaryEncoder()
+    yield enc.header()
+    for c in chunks:
+        data = enc.encode(c)
+        if data:
+            yield data
+    yield enc.finish()
+
+
+# --------------------------------------------------------------------------
 # output
 
-def write_chunks(chunks, path=None):
-    """Write byte chunks to a file (compressed by its name: .gz gzip, .zst
-    zstd via the zstd command) or to standard output. Returns bytes written
-    before compression."""
+def write_chunks(chunks, path=None, binary=None):
+    """Write byte chunks of a text trace to a file (compressed by its name:
+    .gz gzip, .zst zstd via the zstd command) or to standard output, as text
+    or, if `binary` (by default: if is_binary_path(path)), in the binary
+    format. Returns bytes written before compression."""
+    if binary is None:
+        binary = is_binary_path(path)
+    if binary:
+        chunks = binary_chunks(chunks)
     total = 0
     if path is None or path == "-":
         out = sys.stdout.buffer

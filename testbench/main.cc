@@ -20,6 +20,7 @@
 #include "common/output_file.h"
 #include "common/stats_registry.h"
 #include "compare.h"
+#include "convert.h"
 #include "rtl_tlb.h"
 #include "run.h"
 
@@ -79,6 +80,10 @@ std::string rtl_vcd_path(const std::string& vcd) {
 }  // namespace
 
 int sc_main(int argc, char* argv[]) {
+  // `mmusim convert IN OUT`: a command of its own, recognised only as the first
+  // argument, so that every `mmusim [options] TRACE` means what it meant (a
+  // trace named "convert" is ./convert there).
+  if (argc >= 2 && std::string(argv[1]) == "convert") return run_convert(argc - 1, argv + 1);
   CLI::App app{"mmusim: a cycle-approximate model of an MMU and the kernel code behind copy-on-write fork"};
   app.set_version_flag("--version", std::string("mmusim ") + MMUSIM_VERSION);
   std::string config_file, stats_file, faults_file, vcd_file, check_file, trace;
@@ -127,6 +132,7 @@ int sc_main(int argc, char* argv[]) {
   app.footer("Exit status: 0 ok, 1 a verification failed, 2 bad usage, configuration, trace or output file,\n"
              "130 stopped by SIGINT, 143 stopped by SIGTERM (no output file written).\n"
              "Configuration keys: mmusim --print-config\n"
+             "Text to binary trace and back: mmusim convert IN OUT (mmusim convert --help)\n"
              "Statistics: mmusim --list-stats");
 
   try {

@@ -13,6 +13,8 @@
 #include <utility>
 
 #include "common/error.h"
+#include "cpu/binary_trace_format.h"
+#include "cpu/binary_trace_reader.h"
 
 namespace mmusim {
 namespace {
@@ -245,7 +247,20 @@ TraceReader::TraceReader(TraceInput in)
       buf_(new char[kBufSize + 1]),  // + 1: room for the sentinel after the last line
       cap_(kBufSize),
       plain_(in.plain),
-      input_size_(in.size) {}
+      input_size_(in.size) {
+  // The first bytes of the text say whether it is a binary trace (a pipe may
+  // give them a few at a time). Those of a text trace stay in the buffer.
+  while (end_ < binary_trace::kMagicSize) {
+    const size_t k = src_->read(buf_.get() + end_, binary_trace::kMagicSize - end_);
+    if (k == 0) break;
+    end_ += k;
+  }
+  if (BinaryTraceReader::has_magic(buf_.get(), end_)) {
+    binary_ = std::make_unique<BinaryTraceReader>(name_, *src_, buf_.get(), end_);
+    buf_.reset();
+    begin_ = end_ = cap_ = 0;
+  }
+}
 
 TraceReader TraceReader::from_string(std::string text, std::string name) {
   return TraceReader(trace_input_from_string(std::move(text), std::move(name)));
@@ -254,12 +269,19 @@ TraceReader TraceReader::from_string(std::string text, std::string name) {
 TraceReader::~TraceReader() = default;
 TraceReader::TraceReader(TraceReader&&) noexcept = default;
 
+uint64_t TraceReader::lines_read() const { return binary_ ? binary_->lines_read() : line_; }
+
+uint64_t TraceReader::bytes_consumed() const { return binary_ ? binary_->bytes_consumed() : consumed_; }
+
 uint64_t TraceReader::input_bytes_consumed() const {
-  if (plain_ || !src_) return consumed_;
+  if (plain_ || !src_) return bytes_consumed();
   return src_->raw_consumed();
 }
 
-std::string TraceReader::where(uint64_t line) const { return name_ + ":" + std::to_string(line); }
+std::string TraceReader::where(uint64_t line) const {
+  if (binary_) return binary_->where(line);
+  return name_ + ":" + std::to_string(line);
+}
 
 // Called when [begin_, end_) holds no complete line. Makes room (moving the partial
 // line to the front when the free tail gets short) and reads more; false at end.
@@ -279,6 +301,7 @@ bool TraceReader::fill() {
 }
 
 bool TraceReader::next(TraceRecord& rec) {
+  if (binary_) return binary_->next(rec);
   for (;;) {
     char* base = buf_.get();
     const char* nl = nullptr;

@@ -1,5 +1,7 @@
 // Streaming reader of trace v1: the line parser over the input layer
-// (trace_input.h: plain, gzip or zstd by magic bytes; "-" is stdin).
+// (trace_input.h: plain, gzip or zstd by magic bytes; "-" is stdin). A binary
+// trace (docs/binary-trace-format.md), recognised by its magic bytes after
+// decompression, is handed to a BinaryTraceReader.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +13,8 @@
 #include "cpu/trace_record.h"
 
 namespace mmusim {
+
+class BinaryTraceReader;
 
 class TraceReader {
  public:
@@ -26,8 +30,10 @@ class TraceReader {
   bool next(TraceRecord& rec);
 
   const std::string& name() const { return name_; }
-  uint64_t lines_read() const { return line_; }       // every line, blank and comment too
-  uint64_t bytes_consumed() const { return consumed_; }  // of the decompressed stream
+  // Every line, blank and comment too (of a binary trace: of its text form).
+  uint64_t lines_read() const;
+  uint64_t bytes_consumed() const;  // of the decompressed stream
+  bool binary() const { return binary_ != nullptr; }
   // Size of the input file as stored (the compressed size for gzip/zstd) if it is a
   // regular file (also for "-" redirected from a file); 0 if unknown (pipe, terminal).
   uint64_t input_size() const { return input_size_; }
@@ -38,6 +44,7 @@ class TraceReader {
   // "FILE:LINE" (no trailing colon or space) for `line` of this trace, to prefix the
   // message of a semantic error found later: where(rec.line) + ": misaligned mmap".
   // FILE is name(): the path as given, "<stdin>" for "-", or from_string's name.
+  // A binary trace says "FILE: record R (line L)" (binary_trace_reader.h).
   std::string where(uint64_t line) const;
 
   // A line longer than this (without its newline) is an error ("line too long").
@@ -64,6 +71,7 @@ class TraceReader {
   uint64_t line_ = 0;
   uint64_t consumed_ = 0;
   uint64_t input_size_ = 0;
+  std::unique_ptr<BinaryTraceReader> binary_;  // set when the input is a binary trace
 };
 
 }  // namespace mmusim

@@ -29,3 +29,10 @@ add_test(NAME scripts.study_copy_engine
                  $<TARGET_FILE:mmusim>)
 set_tests_properties(scripts.tools scripts.sweep scripts.plot scripts.study_write_fraction scripts.study_snapshot
                      scripts.study_copy_engine PROPERTIES LABELS "scripts;no-sanitizer" TIMEOUT 300)
+# The binary trace format end to end: every trace under traces/ text -> binary
+# -> text, the same statistics from both forms, the Python writer equal to
+# `mmusim convert`, the scripts' --binary, bad binaries named by record.
+add_test(NAME scripts.binary_trace
+         COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/tests/test_binary_trace.py $<TARGET_FILE:mmusim>)
+# Runs the gigabyte scenario four times: Release only.
+set_tests_properties(scripts.binary_trace PROPERTIES LABELS "scripts;no-sanitizer" TIMEOUT 900)
