@@ -152,8 +152,10 @@ void Kernel::switch_to(Task& t, Cycles& cost) {
       assign_asid(p, t.cpu, cost);
     }
     cc.loaded = &p;
-    p.cpus.set(t.cpu);
   }
+  // Set even when p stayed loaded: a full shootdown while this CPU ran no task
+  // (its task had exited) flushed p here and took the CPU out of the mask.
+  p.cpus.set(t.cpu);
   if (p.deferred.test(t.cpu)) {
     // A shootdown skipped this CPU while it ran something else: flush now.
     p.deferred.reset(t.cpu);
@@ -193,7 +195,7 @@ void Kernel::assign_asid(Process& p, unsigned cpu, Cycles& cost) {
         continue;
       }
       other.interrupted += costs_.tlb_flush;
-      if (other.loaded && other.loaded != &p) {
+      if (other.loaded) {  // p too: its other CPUs keep running it
         if (other.loaded->asid_generation != asid_generation_) {
           other.loaded->asid = Asid(next_asid_++);
           other.loaded->asid_generation = asid_generation_;

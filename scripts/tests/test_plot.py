@@ -1,13 +1,16 @@
 #!/usr/bin/python3
-"""Smoke tests of scripts/plot: every subcommand writes a non-empty PNG and SVG
-from a small run's --faults and --timeline CSVs (cow and eager) and from a
-tiny sweep's results CSV, or only the file that -o names when it ends in .png
-or .svg; bad input exits 2 naming the file and column.
+"""Tests of scripts/plot: every subcommand writes a PNG and an SVG from a small
+run's --faults and --timeline CSVs (cow and eager) and from a tiny sweep's
+results CSV, or only the file that -o names when it ends in .png or .svg; the
+figure drawn holds what the CSVs say (axis labels, one series per input or
+group, the plotted values read back from the figure and compared with the
+CSV's); bad input exits 2 naming the file and column.
 
   test_plot.py MMUSIM     (ctest passes $<TARGET_FILE:mmusim>)
 """
 
 import contextlib
+import csv
 import importlib.machinery
 import importlib.util
 import io
@@ -63,14 +66,38 @@ class PlotTest(unittest.TestCase):
         cls.tmp.cleanup()
 
     def plot(self, *args):
-        """scripts/plot's main() in this process (matplotlib is imported once, not per plot)."""
+        """scripts/plot's main() in this process (matplotlib is imported once, not per plot).
+        The figure it saves is kept in self.fig, to be read back."""
         out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                rc = PLOT_MODULE.main(list(args))
-            except SystemExit as e:
-                rc = e.code
+        self.fig = None
+        real_save = PLOT_MODULE.save
+
+        def keep(fig, files):
+            self.fig = fig
+            real_save(fig, files)
+        PLOT_MODULE.save = keep
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    rc = PLOT_MODULE.main(list(args))
+                except SystemExit as e:
+                    rc = e.code
+        finally:
+            PLOT_MODULE.save = real_save
         return rc, out.getvalue(), err.getvalue()
+
+    @staticmethod
+    def rows(path):
+        with open(path, newline="") as f:
+            return list(csv.DictReader(f))
+
+    def axes(self):
+        return [ax for ax in self.fig.get_axes() if ax.get_visible() and ax.get_label() != "<colorbar>"]
+
+    def legend_texts(self, ax):
+        leg = ax.get_legend()
+        self.assertIsNotNone(leg)
+        return [t.get_text() for t in leg.get_texts()]
 
     def test_command_line(self):
         """The script itself, as a command."""
@@ -100,6 +127,31 @@ class PlotTest(unittest.TestCase):
         self.assertEqual(rc, 0, se)
         self.check_figure(f"{d}/breakdown")
         self.assertIn("cow_copy", so)  # the table of means
+        ax = self.axes()[0]
+        self.assertEqual(ax.get_ylabel(), "mean latency per fault (cycles)")
+        self.assertEqual(ax.get_xlabel(), "fault kind / input")
+        self.assertEqual(self.legend_texts(ax), list(PLOT_MODULE.PHASE_LABELS.values()))
+        # One stacked bar per (kind, input): its height is the CSV's mean total
+        # latency of that kind; its phases are the mean of each phase column.
+        tops = {}
+        for bar in ax.patches:
+            x = round(bar.get_x() + bar.get_width() / 2, 6)
+            tops[x] = max(tops.get(x, 0.0), bar.get_y() + bar.get_height())
+        want = []
+        for path in (f"{d}/cow.faults.csv", f"{d}/eager.faults.csv"):
+            by_kind = {}
+            for r in self.rows(path):
+                by_kind.setdefault(r["kind"], []).append(float(r["total"]))
+            want.append(by_kind)
+        got = sorted(tops.values())
+        expected = sorted(sum(v) / len(v) for w in want for v in w.values())
+        self.assertEqual(len(got), len(expected), (tops, want))
+        for g, e in zip(got, expected):
+            self.assertAlmostEqual(g, e, places=3)
+        # the tutorial: cow has demand_zero and cow_copy, eager demand_zero only
+        self.assertEqual(sorted(want[0]), ["cow_copy", "demand_zero"])
+        self.assertEqual(sorted(want[1]), ["demand_zero"])
+        self.assertEqual([t.get_text() for t in ax.get_xticklabels()], ["cow", "eager", "cow", "eager"])
         rc, so, se = self.plot("breakdown", f"{d}/cow.faults.csv")  # default output name
         self.assertEqual(rc, 0, se)
         self.check_figure(f"{d}/cow.faults.breakdown")
@@ -110,6 +162,25 @@ class PlotTest(unittest.TestCase):
                                "-o", f"{d}/cdf")
         self.assertEqual(rc, 0, se)
         self.check_figure(f"{d}/cdf")
+        # One panel per fault kind, one step line per input that has the kind,
+        # reaching 1 at the largest latency of the CSV.
+        panels = {ax.get_title(): ax for ax in self.axes()}
+        self.assertEqual(sorted(panels), ["cow_copy", "demand_zero"])
+        for kind, ax in panels.items():
+            self.assertEqual(ax.get_xlabel(), "fault latency (cycles)")
+            series = {}
+            for label, path in (("cow", f"{d}/cow.faults.csv"), ("eager", f"{d}/eager.faults.csv")):
+                lat = sorted(float(r["total"]) for r in self.rows(path) if r["kind"] == kind)
+                if lat:
+                    series[label] = lat
+            lines = ax.get_lines()
+            self.assertEqual(len(lines), len(series), kind)
+            for line, (label, lat) in zip(lines, series.items()):
+                self.assertTrue(line.get_label().startswith(f"{label} (n={len(lat)}, "), line.get_label())
+                xs, ys = list(line.get_xdata()), list(line.get_ydata())
+                self.assertEqual(xs[1:-1], lat)
+                self.assertEqual(ys[-1], 1.0)
+                self.assertEqual(ys[1:-1], [(i + 1) / len(lat) for i in range(len(lat))])
 
     def test_timeline(self):
         d = self.d
@@ -117,6 +188,21 @@ class PlotTest(unittest.TestCase):
                                "--labels", "cow,eager", "-o", f"{d}/timeline")
         self.assertEqual(rc, 0, se)
         self.check_figure(f"{d}/timeline")
+        ax = self.axes()[0]
+        self.assertEqual(ax.get_ylabel(), "frames (4 KiB each)")
+        self.assertTrue(ax.get_xlabel().startswith("simulated time ("), ax.get_xlabel())
+        # Two series per input (frames in use, shared frames): the CSV's columns.
+        lines = ax.get_lines()
+        self.assertEqual(len(lines), 4)
+        for i, label in enumerate(("cow", "eager")):
+            rows = self.rows(f"{d}/{label}.timeline.csv")
+            for line, col, name in ((lines[2 * i], "frames_in_use", "frames in use"),
+                                    (lines[2 * i + 1], "shared_frames", "shared frames")):
+                want = [float(r[col]) for r in rows]
+                self.assertEqual(list(line.get_ydata()), want)
+                self.assertEqual(line.get_label(), f"{label}: {name} (peak {max(want):,.0f})")
+        # under cow the parent's page is shared with the child until the child writes it
+        self.assertGreater(max(float(r["shared_frames"]) for r in self.rows(f"{d}/cow.timeline.csv")), 0)
 
     def test_sweep(self):
         d = self.d
@@ -125,10 +211,32 @@ class PlotTest(unittest.TestCase):
                                "-o", f"{d}/sweep-plot")
         self.assertEqual(rc, 0, se)
         self.check_figure(f"{d}/sweep-plot")
+        ax = self.axes()[0]
+        self.assertEqual(ax.get_xlabel(), "mem.copy_bytes_per_cycle (bytes/cycle)")
+        self.assertTrue(ax.get_ylabel().startswith("sim.cycles"), ax.get_ylabel())
+        self.assertEqual(self.legend_texts(ax), ["cow", "eager"])
+        rows = self.rows(f"{d}/sweep/results.csv")
+        ylabel = ax.get_ylabel()
+        scale = 1e6 if "million" in ylabel else 1.0
+        for line, policy in zip(ax.get_lines(), ("cow", "eager")):
+            pts = sorted((float(r["mem.copy_bytes_per_cycle"]), float(r["sim.cycles"]) / scale)
+                         for r in rows if r["kernel.fork_policy"] == policy)
+            self.assertEqual(list(line.get_xdata()), [p[0] for p in pts])
+            for got, want in zip(line.get_ydata(), (p[1] for p in pts)):
+                self.assertAlmostEqual(got, want, places=6)
+        # more bytes per cycle copy faster: fewer cycles
+        for line in ax.get_lines():
+            ys = list(line.get_ydata())
+            self.assertGreater(ys[0], ys[1])
         rc, so, se = self.plot("sweep", f"{d}/sweep/results.csv", "--x", "kernel.fork_policy",
                                "--y", "memory.bytes_copied", "--by", "mem.copy_bytes_per_cycle", "-o", f"{d}/cat")
         self.assertEqual(rc, 0, se)
         self.check_figure(f"{d}/cat")
+        ax = self.axes()[0]
+        self.assertEqual([t.get_text() for t in ax.get_xticklabels()], ["cow", "eager"])
+        self.assertEqual(self.legend_texts(ax), ["4", "64"])
+        for line in ax.get_lines():  # the tutorial copies one page under either policy
+            self.assertEqual(list(line.get_ydata()), [4096.0, 4096.0])
 
     def test_output_names(self):
         """-o NAME.png or NAME.svg writes exactly that file, in every subcommand."""

@@ -22,6 +22,7 @@ using PagePtr = std::shared_ptr<Page>;
 // The memory behind one `shared` mmap: its pages by index, never copied.
 struct SharedObj {
   std::unordered_map<uint64_t, PagePtr> pages;
+  uint64_t id = 0;  // names the object in FrameModel (a pointer could be reused)
 };
 
 enum : uint8_t { kR = 1, kW = 2, kX = 4 };
@@ -49,6 +50,173 @@ struct Proc {
   unsigned depth = 0;                         // 0 spawned, 1 child, 2 grandchild, ...
 };
 
+// The generator's own model of what the kernel does with frames, written from
+// Linux's semantics of anonymous memory (mm/memory.c: do_anonymous_page,
+// do_wp_page's copy or reuse, copy_present_pte at fork, mprotect's
+// can_change_pte_writable) and not from the simulator's code: per process the
+// present PTEs (frame, writable), per frame its references and the
+// anon-exclusive flag, per shared page its frame and how many mappings hold it.
+// It counts what the simulator must count under one fork policy.
+class FrameModel {
+ public:
+  FrameModel(bool cow, bool zero_page) : cow_(cow), zero_page_(zero_page) {}
+
+  // A load or store of page vpn of pid, mapped as m, that the permissions allow.
+  void access(uint32_t pid, uint64_t vpn, const Mapping& m, bool store) {
+    auto& ptes = ptes_[pid];
+    auto it = ptes.find(vpn);
+    if (it == ptes.end()) {  // absent: demand paging
+      Pte pte;
+      if (m.obj) {
+        ObjPage& op = objs_[{m.obj->id, m.idx}];
+        if (!op.frame) {
+          op.frame = alloc(false);  // the object's own reference
+          ++demand_zero_;
+        } else {
+          ++shared_map_;
+        }
+        ++frames_.at(op.frame).refs;
+        pte = {op.frame, bool(m.perms & kW)};
+      } else if (!store && zero_page_) {
+        ++demand_zero_;
+        pte = {kZero, false};
+      } else {
+        ++demand_zero_;
+        pte = {alloc(true), bool(m.perms & kW)};
+      }
+      ptes.emplace(vpn, pte);
+      return;
+    }
+    Pte& pte = it->second;
+    if (!store || pte.writable || m.obj) return;  // no fault (a shared page: at most a spurious one)
+    if (pte.frame == kZero) {
+      ++cow_zero_;
+      pte.frame = alloc(true);
+    } else if (frames_.at(pte.frame).refs == 1) {
+      ++cow_reuse_;
+      frames_.at(pte.frame).exclusive = true;
+    } else {
+      const uint64_t old = pte.frame;
+      pte.frame = alloc(true);
+      ++cow_copy_;
+      cow_bytes_ += kPage;
+      release(old);
+    }
+    pte.writable = true;
+  }
+
+  // pid's page vpn (mapped as m) goes: munmap, exit, exec, a kill.
+  void unmap(uint32_t pid, uint64_t vpn, const Mapping& m) {
+    auto& ptes = ptes_[pid];
+    auto it = ptes.find(vpn);
+    if (it != ptes.end()) {
+      release(it->second.frame);
+      ptes.erase(it);
+    }
+    if (m.obj) {
+      auto o = objs_.find({m.obj->id, m.idx});
+      if (o != objs_.end() && --o->second.mappers == 0) {
+        if (o->second.frame) release(o->second.frame);
+        objs_.erase(o);
+      }
+    }
+  }
+
+  // A new shared mapping's page: one mapping holds it, no frame yet.
+  void map_shared(const Mapping& m) { objs_[{m.obj->id, m.idx}].mappers = 1; }
+
+  // mprotect of a mapped page to perms.
+  void protect(uint32_t pid, uint64_t vpn, const Mapping& m, uint8_t perms) {
+    auto& ptes = ptes_[pid];
+    auto it = ptes.find(vpn);
+    if (it == ptes.end()) return;
+    Pte& pte = it->second;
+    const bool w = perms & kW;
+    // A private page becomes writable only if no one else may see the write.
+    pte.writable = w && (m.obj || (pte.frame != kZero && frames_.at(pte.frame).exclusive &&
+                                   frames_.at(pte.frame).refs == 1));
+  }
+
+  // fork: the child gets every page of the parent (pages: vpn -> mapping).
+  void fork(uint32_t parent, uint32_t child, const std::map<uint64_t, Mapping>& pages) {
+    auto& pp = ptes_[parent];
+    auto& cp = ptes_[child];
+    cp.clear();
+    for (const auto& [vpn, m] : pages) {
+      if (m.obj) ++objs_.at({m.obj->id, m.idx}).mappers;
+      auto it = pp.find(vpn);
+      if (it == pp.end()) continue;
+      Pte& pte = it->second;
+      Pte c = pte;
+      ++ptes_copied_;
+      if (m.obj) {
+        ++frames_.at(pte.frame).refs;
+      } else if (pte.frame == kZero) {
+      } else if (!cow_) {
+        c = {alloc(true), bool(m.perms & kW)};
+        eager_bytes_ += kPage;
+      } else {
+        Frame& f = frames_.at(pte.frame);
+        ++f.refs;
+        f.exclusive = false;
+        pte.writable = c.writable = false;
+      }
+      cp.emplace(vpn, c);
+    }
+  }
+
+  void forget(uint32_t pid) { ptes_.erase(pid); }
+
+  void report(std::map<std::string, uint64_t>& e) const {
+    e["faults.demand_zero"] = demand_zero_;
+    e["faults.shared_map"] = shared_map_;
+    e["faults.cow_zero"] = cow_zero_;
+    e["faults.cow_copy"] = cow_copy_;
+    e["faults.cow_reuse"] = cow_reuse_;
+    e["memory.bytes_copied"] = cow_bytes_ + eager_bytes_;
+    e["memory.bytes_copied_cow"] = cow_bytes_;
+    e["memory.bytes_copied_eager"] = eager_bytes_;
+    e["memory.data_frames_peak"] = peak_;
+    e["memory.data_frames_in_use"] = frames_.size();
+    e["fork.ptes_copied"] = ptes_copied_;
+  }
+
+ private:
+  static constexpr uint64_t kZero = 0;  // the shared zero frame (the kernel's own: not counted)
+  struct Frame {
+    uint64_t refs = 0;
+    bool exclusive = false;
+  };
+  struct Pte {
+    uint64_t frame = kZero;
+    bool writable = false;
+  };
+  struct ObjPage {
+    uint64_t frame = 0;  // 0: none yet
+    uint64_t mappers = 0;
+  };
+
+  uint64_t alloc(bool private_page) {
+    const uint64_t id = next_frame_++;
+    frames_[id] = Frame{1, private_page};
+    peak_ = std::max<uint64_t>(peak_, frames_.size());
+    return id;
+  }
+  void release(uint64_t f) {
+    if (f == kZero) return;
+    auto it = frames_.find(f);
+    if (--it->second.refs == 0) frames_.erase(it);
+  }
+
+  const bool cow_, zero_page_;
+  std::unordered_map<uint64_t, Frame> frames_;  // data frames in use
+  std::map<uint32_t, std::map<uint64_t, Pte>> ptes_;
+  std::map<std::pair<uint64_t, uint64_t>, ObjPage> objs_;
+  uint64_t next_frame_ = 1, peak_ = 0;
+  uint64_t demand_zero_ = 0, shared_map_ = 0, cow_zero_ = 0, cow_copy_ = 0, cow_reuse_ = 0;
+  uint64_t cow_bytes_ = 0, eager_bytes_ = 0, ptes_copied_ = 0;
+};
+
 enum class State : uint8_t { Unseen, Alive, Dead };
 
 // Ranges of virtual pages that mmap uses: a main window that straddles a 2 MiB
@@ -73,6 +241,10 @@ const std::vector<std::string> kKinds = {
 class Generator {
  public:
   explicit Generator(const RandomTraceOptions& o) : opts_(o), rng_(o.seed) {
+    if (!o.memory_pressure) {
+      models_.emplace("cow", FrameModel(true, o.zero_page));
+      models_.emplace("eager", FrameModel(false, o.zero_page));
+    }
     if (o.window_pages < 16) throw std::invalid_argument("random_trace: window_pages must be at least 16");
     if (o.max_alive < 2) throw std::invalid_argument("random_trace: max_alive must be at least 2");
     regions_ = {{kWindowBase >> kShift, o.window_pages}, {0x40000000 >> kShift, 8}, {(kSv39Limit >> kShift) - 8, 8}};
@@ -124,6 +296,9 @@ class Generator {
       e["kernel.exits"] = exits_;
       e["kernel.processes_created"] = processes_created_;
       e["memory.frames_in_use"] = 0;
+      // One CPU: every stale translation is flushed where it is made stale.
+      if (opts_.cpus == 1) e["faults.spurious"] = 0;
+      for (const auto& [policy, model] : models_) model.report(out_.per_policy_stats[policy]);
     }
     return std::move(out_);
   }
@@ -215,6 +390,8 @@ class Generator {
   }
 
   void kill(uint32_t pid) {
+    drop_pages(pid);
+    for (auto& [policy, model] : models_) model.forget(pid);
     threads_.erase(pid);  // exec, a segfault or the exit end them with the process
     procs_.erase(pid);
     alive_.erase(pid);
@@ -222,6 +399,14 @@ class Generator {
     for (auto& [q, proc] : procs_)
       if (proc.parent == pid) proc.parent = 0;
     if (cur_ == pid) cur_ = 0;
+  }
+
+  // Every page of pid goes (exit, exec, a kill): the models release them.
+  void drop_pages(uint32_t pid) {
+    auto it = procs_.find(pid);
+    if (it == procs_.end()) return;
+    for (const auto& [vpn, m] : it->second.pages)
+      for (auto& [policy, model] : models_) model.unmap(pid, vpn, m);
   }
 
   void note_exit_before_child(uint32_t pid) {
@@ -370,6 +555,7 @@ class Generator {
         threads_.erase(pid);  // exec ends them
         ++execs_;
         ++out_.kinds["exec"];
+        drop_pages(pid);
         p.pages.clear();
         p.priv.clear();
         break;
@@ -432,7 +618,12 @@ class Generator {
       if (shared) f.push_back("shared");
       emit(pid, f);
       auto obj = shared ? std::make_shared<SharedObj>() : nullptr;
-      for (uint64_t i = 0; i < n; ++i) p.pages[start + i] = Mapping{perms, obj, i};
+      if (obj) obj->id = ++shared_objs_;
+      for (uint64_t i = 0; i < n; ++i) {
+        p.pages[start + i] = Mapping{perms, obj, i};
+        if (obj)
+          for (auto& [policy, model] : models_) model.map_shared(p.pages[start + i]);
+      }
       ++out_.kinds[shared ? "mmap_shared" : "mmap_private"];
       if (&reg != &regions_[0]) ++out_.kinds["mmap_far"];
       return true;
@@ -467,6 +658,8 @@ class Generator {
                                                                  : "munmap_partial";
     emit(pid, {"munmap", addr(lo << kShift), len((hi - lo) << kShift)});
     for (uint64_t v = lo; v < hi; ++v) {
+      if (const Mapping* m = mapping(p, v << kShift))
+        for (auto& [policy, model] : models_) model.unmap(pid, v, *m);
       p.pages.erase(v);
       p.priv.erase(v);
     }
@@ -485,7 +678,10 @@ class Generator {
     static const uint8_t kPerms[] = {kR, kR | kW, kR | kX, kR | kW | kX};
     const uint8_t perms = kPerms[below(4)];
     emit(pid, {"mprotect", addr(lo << kShift), len((hi - lo) << kShift), perms_name(perms)});
-    for (uint64_t v = lo; v < hi; ++v) p.pages.at(v).perms = perms;
+    for (uint64_t v = lo; v < hi; ++v) {
+      p.pages.at(v).perms = perms;
+      for (auto& [policy, model] : models_) model.protect(pid, v, p.pages.at(v), perms);
+    }
     ++out_.kinds[std::string("mprotect_") + perms_name(perms)];
   }
 
@@ -500,6 +696,7 @@ class Generator {
     const bool reuse = !dead.empty() && (unseen.empty() || chance(0.6));
     const uint32_t child = reuse ? pick(dead) : pick(unseen);
     emit(pid, {"fork", std::to_string(child)});
+    for (auto& [policy, model] : models_) model.fork(pid, child, procs_.at(pid).pages);
     Proc copy = procs_.at(pid);
     copy.parent = pid;
     copy.depth = procs_.at(pid).depth + 1;
@@ -600,6 +797,21 @@ class Generator {
     for (auto& o : opt) f.push_back(o);
     emit(pid, f);
 
+    // The faults the access takes, page by page in the CPU's order: a load
+    // its first page, then its second; a store probes its second page (all
+    // or nothing) before its first. The process dies at the first page it
+    // may not access, after the faults of the pages before it.
+    auto touch = [&](uint64_t a) {
+      for (auto& [policy, model] : models_) model.access(pid, a >> kShift, *mapping(p, a), store);
+    };
+    if (store && crossing) {
+      if (ok1) touch(last);
+      if (ok1 && ok0) touch(va);
+    } else {
+      if (ok0) touch(va);
+      if (ok0 && crossing && ok1) touch(last);
+    }
+
     // The simulator counts the completed accesses that crossed a page.
     if (crossing && ok) ++crossings_;
     if (!ok) {
@@ -634,6 +846,8 @@ class Generator {
   bool spawned_any_ = false, used_max_pid_ = false;
   uint32_t next_fresh_ = 1000;
   RandomTrace out_;
+  std::map<std::string, FrameModel> models_;  // by fork policy; none under memory pressure
+  uint64_t shared_objs_ = 0;
   uint64_t records_ = 0, skipped_ = 0, loads_ = 0, stores_ = 0, crossings_ = 0, segv_ = 0, forks_ = 0,
            execs_ = 0, exits_ = 0, processes_created_ = 0;
 };

@@ -48,6 +48,10 @@ struct RandomTraceOptions {
   // process's main task does; exec and a segfault end it with the process.
   // One CPU: the version-1 trace, unchanged for a seed. Not with memory_pressure.
   unsigned cpus = 1;
+  // kernel.zero_page of the runs: whether a load of an untouched private page
+  // maps the shared zero frame (then a later store is a cow_zero fault) or a
+  // zeroed frame of its own (per_policy_stats depend on it).
+  bool zero_page = true;
 };
 
 struct RandomTrace {
@@ -58,6 +62,14 @@ struct RandomTrace {
   // under either fork policy and any TLB / MMU configuration. Empty with
   // memory_pressure.
   std::map<std::string, uint64_t> expected_stats;
+  // Fork policy ("cow", "eager") -> statistic key -> the value the simulator
+  // must report under that policy (with opts.zero_page, any TLB / MMU
+  // configuration): the fault kinds, the bytes copied, the peak of data frames
+  // and the PTEs fork copied. The generator's own model of Linux's anonymous
+  // memory computes them (frames with reference counts and the anon-exclusive
+  // flag, the zero frame, shared objects), not the simulator's kernel. Empty
+  // with memory_pressure.
+  std::map<std::string, std::map<std::string, uint64_t>> per_policy_stats;
   uint64_t records = 0;  // trace records (not comments or blank lines)
 };
 

@@ -3,8 +3,10 @@
 // Every run must finish with exit status 0, no verification mismatch, no
 // kernel invariant failure and no frame left in use; eager copy and
 // copy-on-write must load the same values; and, when memory never runs out,
-// the counts the generator predicts (accesses, segfaults, forks, skipped
-// lines, ...) must be the simulator's.
+// the counts the generator predicts must be the simulator's: accesses,
+// segfaults, forks, skipped lines, ... and, per fork policy, the fault kinds,
+// bytes copied, peak data frames and PTEs copied (its own model of Linux's
+// anonymous memory), and no spurious fault on one CPU.
 //
 // A failure names the seed, keeps the trace file and prints the mmusim
 // command line that reproduces it.
@@ -136,6 +138,7 @@ SeedResult run_seed(uint64_t seed, const Variant& v, bool check_invariants, size
   o.window_pages = v.window_pages;
   o.max_alive = v.max_alive;
   o.cpus = v.cpus;
+  for (const auto& s : v.sets) o.zero_page = o.zero_page && s != "kernel.zero_page=false";
   const RandomTrace t = generate_random_trace(o);
   const std::string base = temp_base(v.name, seed, ops);
   const std::string trace_path = base + ".trace";
@@ -184,7 +187,16 @@ SeedResult run_seed(uint64_t seed, const Variant& v, bool check_invariants, size
       }
       if (!v.memory_pressure) {
         pr.expect_positive(s, label, "verify.loads_checked");
-        for (const auto& [key, want] : t.expected_stats) pr.expect_eq(s, label, key, want);
+        for (const auto& [key, want] : t.expected_stats) {
+          // odf lifts a reused table's WP without flushing the TLB entries
+          // cached under it (as x86 upgrades permissions): a later store to
+          // another page of the table may take a spurious fault.
+          if (label == "odf" && key == "faults.spurious") continue;
+          pr.expect_eq(s, label, key, want);
+        }
+        // The generator models cow and eager; odf is checked against eager's state and invariants.
+        if (auto it = t.per_policy_stats.find(label); it != t.per_policy_stats.end())
+          for (const auto& [key, want] : it->second) pr.expect_eq(s, label, key, want);
       }
       (label == "eager" ? res.eager : res.cow) = s;
     }
@@ -279,6 +291,9 @@ TEST_CASE("random traces: the generator is deterministic and valid and produces 
     CHECK(a.kinds.at("store") > 0);
     CHECK(a.kinds.at("fork") > 0);
     CHECK(!a.expected_stats.empty());
+    CHECK(a.per_policy_stats.size() == 2);
+    CHECK(a.per_policy_stats.at("cow").at("faults.demand_zero") > 0);
+    CHECK(a.per_policy_stats.at("eager").at("faults.cow_copy") == 0);
 
     // It parses as a trace, record for record.
     auto reader = TraceReader::from_string(a.text, "random.trace");
@@ -310,6 +325,7 @@ TEST_CASE("random traces: the generator is deterministic and valid and produces 
   p.memory_pressure = true;
   const RandomTrace pt = generate_random_trace(p);
   CHECK(pt.expected_stats.empty());
+  CHECK(pt.per_policy_stats.empty());
   CHECK(pt.text.find("expect=") == std::string::npos);
   CHECK(pt.text.find("\n2 exit\n") != std::string::npos);
 }
@@ -356,6 +372,23 @@ TEST_CASE("random traces: 4 CPUs with threads, no ASIDs and tiny TLBs", "[random
 TEST_CASE("random traces: 4 CPUs with threads, 2-bit ASIDs roll over", "[random][shootdown]") {
   const Totals t = run_multicore("cpu4-asid2", {"mmu.asid_bits=2"}, 601);
   CHECK(t["kernel.asid_rollovers"] > 0);
+}
+
+// Found by scripts/soak (seed 198, 200 operations, 2 CPUs, 2-bit ASIDs): an
+// ASID rollover on CPU 0 cleared every process's CPU mask and set it again
+// only for the processes loaded on the other CPUs except the one switched to;
+// CPU 1 kept running that process's thread, cached its translations outside
+// the mask, and the fork's write-protect shootdown passed it by (a writable
+// stale entry: the kernel invariant check reports it).
+TEST_CASE("random traces: an ASID rollover keeps the other CPUs running the process in its mask", "[random][shootdown]") {
+  for (const char* shootdown : {"kernel.shootdown=all", "kernel.shootdown=running"}) {
+    Variant v{"soak198", {"mmu.asid_bits=2", "cpu.count=2", shootdown}};
+    v.cpus = 2;
+    const SeedResult r = run_seed(198, v, true, 200);
+    if (!r.problems.empty()) FAIL_CHECK(join(r.problems));
+    REQUIRE(r.cow.is_object());
+    CHECK(r.cow["kernel.asid_rollovers"].get<uint64_t>() > 0);
+  }
 }
 
 TEST_CASE("random traces: no ASIDs (mmu.asid_bits=0)", "[random]") {
