@@ -253,14 +253,14 @@ TEST_CASE("cli: --timeline samples frames and faults at every interval of simula
   std::getline(in, line);
   CHECK(line ==
         "cycle,frames_in_use,data_frames,pt_frames,shared_frames,processes,faults,demand_zero,cow_zero,cow_copy,"
-        "cow_reuse,shared_map,bytes_copied");
+        "cow_reuse,shared_map,thp_zero,thp_copy,thp_split,thp_reuse,bytes_copied");
   std::vector<std::vector<uint64_t>> rows;
   while (std::getline(in, line)) {
     std::vector<uint64_t> r;
     std::stringstream ss(line);
     std::string x;
     while (std::getline(ss, x, ',')) r.push_back(std::stoull(x));
-    REQUIRE(r.size() == 13);
+    REQUIRE(r.size() == 17);
     rows.push_back(r);
   }
   REQUIRE(rows.size() > 10);
@@ -279,7 +279,7 @@ TEST_CASE("cli: --timeline samples frames and faults at every interval of simula
   CHECK(last[0] == s["sim.cycles"].get<uint64_t>());  // the last sample is the end of the run
   CHECK(last[1] == 0);
   CHECK(last[9] == 4096);
-  CHECK(last[12] == 16777216);
+  CHECK(last[16] == 16777216);
 }
 
 TEST_CASE("cli: --timeline and --compare work with several CPUs", "[cli][timeline][compare][cpus]") {
@@ -309,7 +309,7 @@ TEST_CASE("cli: --timeline and --compare work with several CPUs", "[cli][timelin
   std::vector<std::string> cols;
   std::stringstream ss(last);
   for (std::string x; std::getline(ss, x, ',');) cols.push_back(x);
-  REQUIRE(cols.size() == 13);
+  REQUIRE(cols.size() == 17);
   CHECK(cols[6] == "2");
   CHECK(cols[9] == "1");
 
