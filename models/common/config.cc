@@ -466,7 +466,66 @@ void Config::load_file(const std::string& path) {
   load_toml(text, path);
 }
 
+namespace {
+
+// Refuses a non-ASCII character anywhere but in a comment, before toml++ sees
+// the text: toml++ 3.3.0 (Debian 12) reaches __builtin_unreachable on some of
+// them where it looks for whitespace, e.g. "x = 1\u00e9" (upstream issues
+// marzer/tomlplusplus#190 and #295; found by fuzz/config_toml.cc). Every key and
+// value mmusim knows is ASCII, so this refuses no configuration it could accept.
+void check_ascii_outside_comments(std::string_view text, const std::string& name) {
+  enum { kCode, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral } state = kCode;
+  size_t line = 1, column = 1;
+  auto starts = [&](size_t i, const char* q) { return text.compare(i, 3, q) == 0; };
+  size_t i = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // a UTF-8 byte order mark
+  for (; i < text.size(); ++i, ++column) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+      column = 0;
+      if (state == kComment || state == kBasic || state == kLiteral) state = kCode;
+      continue;
+    }
+    if (static_cast<unsigned char>(c) >= 0x80 && state != kComment)
+      throw UserError(fmt::format("{}:{}:{}: non-ASCII character outside a comment (configuration keys "
+                                  "and values are ASCII)", name, line, column));
+    switch (state) {
+      case kCode:
+        if (c == '#') {
+          state = kComment;
+        } else if (c == '"' || c == '\'') {
+          const bool multi = starts(i, c == '"' ? "\"\"\"" : "'''");
+          state = c == '"' ? (multi ? kMultiBasic : kBasic) : (multi ? kMultiLiteral : kLiteral);
+          if (multi) i += 2, column += 2;
+        }
+        break;
+      case kBasic:
+      case kMultiBasic:
+        if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') {
+          ++i;  // an escaped character (a line-ending backslash keeps its newline)
+          ++column;
+        } else if (c == '"' && (state == kBasic || starts(i, "\"\"\""))) {
+          if (state == kMultiBasic) i += 2, column += 2;
+          state = kCode;
+        }
+        break;
+      case kLiteral:
+      case kMultiLiteral:
+        if (c == '\'' && (state == kLiteral || starts(i, "'''"))) {
+          if (state == kMultiLiteral) i += 2, column += 2;
+          state = kCode;
+        }
+        break;
+      case kComment:
+        break;
+    }
+  }
+}
+
+}  // namespace
+
 void Config::load_toml(std::string_view text, const std::string& name) {
+  check_ascii_outside_comments(text, name);
   toml::table root;
   try {
     root = toml::parse(text, name);

@@ -250,6 +250,34 @@ TEST_CASE("config: TOML syntax errors carry line and column", "[config]") {
   CHECK_THAT(load_error("[tlb.l1]\nentries = 8\n[tlb]\nl1.entries = 16\n"), StartsWith("t.toml:4:"));
 }
 
+TEST_CASE("config: a table header that does not start with a key is a syntax error", "[config]") {
+  // Found by fuzzing (fuzz/regressions/config_toml/table-header-dot.toml): toml++
+  // 3.3.0 asserts on these in a debug build (upstream marzer/tomlplusplus#294);
+  // the library mmusim links reports them as errors.
+  CHECK(load_error("[.cpu]\nfreq_mhz = 3600\n") ==
+        "t.toml:1:2: Error while parsing key: expected bare key starting character or string delimiter, saw '.'");
+  CHECK(load_error("# x\n[[=]]\n") ==
+        "t.toml:2:3: Error while parsing key: expected bare key starting character or string delimiter, saw '='");
+}
+
+TEST_CASE("config: non-ASCII text only in comments", "[config]") {
+  // Found by fuzzing (fuzz/regressions/config_toml/non-ascii-after-value.toml):
+  // toml++ 3.3.0 reaches __builtin_unreachable on some non-ASCII characters where
+  // it looks for whitespace (upstream marzer/tomlplusplus#190, #295).
+  const std::string refused = ": non-ASCII character outside a comment (configuration keys and values are ASCII)";
+  CHECK(load_error("mem.latency = 1\xc3\xa9\n") == "t.toml:1:16" + refused);
+  CHECK(load_error("[cpu]\nfreq_mhz = 3600 \xc2\xa1\n") == "t.toml:2:17" + refused);
+  CHECK(load_error("kernel.fork_policy = \"cow\" \xc3\xa9\n") == "t.toml:1:28" + refused);
+  CHECK(load_error("kernel.fork_policy = \"#\xc3\xa9\"\n") == "t.toml:1:24" + refused);  // '#' in a string
+  CHECK(load_error("kernel.fork_policy = \"\"\"\\\n  \xc2\xa7\"\"\"\n") == "t.toml:2:3" + refused);
+  // In comments, anywhere (also after strings that hold quotes and '#').
+  Config c;
+  c.load_toml("\xEF\xBB\xBF# caf\xc3\xa9\nmem.latency = 120 # 120 \xc2\xb5s\n"
+              "kernel.fork_policy = 'eager' # \xc3\xa9\n", "t.toml");
+  CHECK(c.u64("mem.latency") == 120);
+  CHECK(c.str("kernel.fork_policy") == "eager");
+}
+
 TEST_CASE("config: --set", "[config]") {
   Config c;
   c.set("tlb.l1.entries=32");
