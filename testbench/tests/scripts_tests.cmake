@@ -27,8 +27,10 @@ add_test(NAME scripts.study_snapshot
 add_test(NAME scripts.study_copy_engine
          COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/tests/test_study_copy_engine.py
                  $<TARGET_FILE:mmusim>)
+add_test(NAME scripts.study_fork
+         COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/tests/test_study_fork.py $<TARGET_FILE:mmusim>)
 set_tests_properties(scripts.tools scripts.sweep scripts.plot scripts.study_write_fraction scripts.study_snapshot
-                     scripts.study_copy_engine PROPERTIES LABELS "scripts;no-sanitizer" TIMEOUT 300)
+                     scripts.study_copy_engine scripts.study_fork PROPERTIES LABELS "scripts;no-sanitizer" TIMEOUT 300)
 # The binary trace format end to end: every trace under traces/ text -> binary
 # -> text, the same statistics from both forms, the Python writer equal to
 # `mmusim convert`, the scripts' --binary, bad binaries named by record.
