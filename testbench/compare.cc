@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 #include "common/config.h"
 #include "common/error.h"
@@ -86,6 +87,10 @@ int run_child(Config cfg, RunOptions opts, const std::string& policy, StatsJson&
 }  // namespace
 
 int run_compare(const Config& cfg, const RunOptions& base, const std::string& stats_file, bool quiet) {
+  // Opened before the runs, as a single run's --stats is: a path that cannot
+  // be written is exit 2 before three simulations, not after them.
+  std::unique_ptr<OutputFile> stats_out;
+  if (!stats_file.empty()) stats_out = std::make_unique<OutputFile>(stats_file);
   RunOptions opts = base;
   std::string stdin_copy;
   if (opts.trace == "-") {  // standard input can be read once: keep a copy for both runs
@@ -112,8 +117,10 @@ int run_compare(const Config& cfg, const RunOptions& base, const std::string& st
   if (!eager_err.empty()) std::cerr << "mmusim (eager): " << eager_err << "\n";
   if (!cow_err.empty()) std::cerr << "mmusim (cow): " << cow_err << "\n";
   if (!odf_err.empty()) std::cerr << "mmusim (odf): " << odf_err << "\n";
-  if (!stats_file.empty())
-    write_file_atomically(stats_file, StatsJson{{"eager", eager}, {"cow", cow}, {"odf", odf}}.dump(2) + "\n");
+  if (stats_out) {
+    stats_out->out() << StatsJson{{"eager", eager}, {"cow", cow}, {"odf", odf}}.dump(2) << "\n";
+    stats_out->commit();
+  }
   if (!quiet) std::cout << format_comparison(eager, cow, odf);
   return std::max({rc_eager, rc_cow, rc_odf});
 }

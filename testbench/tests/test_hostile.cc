@@ -291,6 +291,17 @@ TEST_CASE("cli: an output in a directory that does not exist is exit 2 before th
   }
 }
 
+TEST_CASE("cli: --compare opens its --stats before the runs", "[cli][hostile][output][compare]") {
+  // The trace does not exist either: the runs would fail on it, so the error
+  // names the statistics file only if that is opened first.
+  const ProcessResult r =
+      run_mmusim({"--compare", "--stats", "/nonexistent-dir/x.json", "/nonexistent-dir/no.trace"});
+  INFO(r.command << "\n" << r.output);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.rfind("mmusim: /nonexistent-dir/x.json: cannot write: ", 0) == 0);
+  CHECK(r.out.empty());
+}
+
 TEST_CASE("cli: a configuration that cannot be read is exit 2 naming it and why", "[cli][hostile][config]") {
   // Root reads a 0000 file: a directory and a missing file cannot be read by anyone.
   const std::string trace = kSource + "/traces/tutorial-int-x.trace";
