@@ -23,6 +23,7 @@
 #include "common/config.h"
 #include "common/stats_registry.h"
 #include "kernel/kernel.h"
+#include "kernel/page_table_visit.h"
 #include "memory/phys_mem.h"
 #include "mmu/tlb_maintenance.h"
 
@@ -39,49 +40,13 @@ void Kernel::configure_huge_pages(const Config& cfg) {
   thp_cow_copy_ = cfg.str("kernel.thp_cow") == "copy";
 }
 
-PAddr Kernel::pmd_slot(const AddressSpace& mm, Vpn vpn, bool create, Cost& c, bool& oom) {
-  Ppn table = mm.root;
-  for (unsigned level = levels_ - 1; level > 1; --level) {
-    const PAddr slot = pte_slot(table, vpn, level);
-    Pte pte{mem_.read64(slot)};
-    c.handler += mem_.access_latency();
-    if (!pte.valid()) {
-      if (!create) return 0;
-      auto next = alloc_frame(FrameUse::PageTable, c);
-      if (!next) {
-        oom = true;
-        return 0;
-      }
-      pte = Pte::make(*next, Pte::V);
-      mem_.write64(slot, pte.raw);
-      c.pte_update += costs_.pte_update + mem_.access_latency();
-      ++frames_.table_entries(table);
-    }
-    table = pte.ppn();
-  }
-  return pte_slot(table, vpn, 1);
-}
-
 template <class Fn>
 void Kernel::for_each_huge(const AddressSpace& mm, Vpn lo, Vpn hi, Fn&& fn) const {
-  // Down to each level-1 table overlapping [lo, hi), then its leaves.
-  std::function<void(Ppn, unsigned, Vpn)> visit = [&](Ppn table, unsigned level, Vpn base) {
-    const unsigned shift = level * kVpnBitsPerLevel;
-    const uint64_t first = lo > base ? (lo - base) >> shift : 0;
-    const uint64_t last = std::min<uint64_t>(kPtesPerTable - 1, (hi - 1 - base) >> shift);
-    for (uint64_t i = first; i <= last; ++i) {
-      const PAddr slot = frame_addr(table) + i * kPteBytes;
-      const Pte pte{mem_.read64(slot)};
-      if (!pte.valid()) continue;
-      const Vpn vbase = base + (i << shift);
-      if (level == 1) {
-        if (pte.is_leaf()) fn(slot, pte, vbase);
-      } else if (!pte.is_leaf()) {
-        visit(pte.ppn(), level - 1, vbase);
-      }
-    }
+  auto each = [&](PAddr slot, Pte pte, Vpn base) {
+    fn(slot, pte, base);
+    return true;
   };
-  if (lo < hi) visit(mm.root, levels_ - 1, 0);
+  if (lo < hi) visit_table(mm.root, levels_ - 1, 0, lo, hi, each, 1);
 }
 
 bool Kernel::huge_mapped(const Process& p, VAddr va) const {
@@ -191,7 +156,7 @@ std::optional<Kernel::FaultResult> Kernel::huge_fault(Task& t, const Vma& v, VAd
   const FaultResult oom_kill{FaultOutcome::OomKilled, 0};  // the handler kills p
 
   bool oom = false;
-  const PAddr slot = pmd_slot(p.mm, base, true, c, oom);
+  const PAddr slot = table_slot(p.mm, base, 1, true, c, oom);
   if (!slot) return oom_kill;
   const Pte pmd{mem_.read64(slot)};
   c.handler += mem_.access_latency();
@@ -288,7 +253,7 @@ bool Kernel::fork_huge(Process& parent, Process& child, const Vma& pv, Cost& c, 
     const Ppn head = pte.ppn();
     bool oom = false;
     Cost walk;  // building the child's tables: only allocations are charged here
-    const PAddr cslot = pmd_slot(child.mm, base, true, walk, oom);
+    const PAddr cslot = table_slot(child.mm, base, 1, true, walk, oom);
     c.alloc += walk.alloc;
     if (!cslot) {
       ok = false;

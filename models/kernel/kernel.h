@@ -166,13 +166,18 @@ class Kernel {
 
   // Page-table plumbing (page_tables.cc): functional memory access, costs
   // charged into Cost.
-  PAddr leaf_slot(const AddressSpace& mm, Vpn vpn, bool create, Cost& c, bool& oom);
+  // The slot of vpn's PTE in its level-`target` table (creating the tables
+  // above it if `create`); 0 if one is absent, or oom if one cannot be had.
+  PAddr table_slot(const AddressSpace& mm, Vpn vpn, unsigned target, bool create, Cost& c, bool& oom);
+  PAddr leaf_slot(const AddressSpace& mm, Vpn vpn, bool create, Cost& c, bool& oom) {
+    return table_slot(mm, vpn, 0, create, c, oom);
+  }
   PAddr find_leaf_slot(const AddressSpace& mm, Vpn vpn) const;  // 0 if no leaf table
   void write_leaf(PAddr slot, Pte old_pte, Pte new_pte, Cost& c);
   // Visits valid leaf PTEs of [lo, hi) in page-number order; fn returns false to stop.
   template <class Fn> bool for_each_leaf(const AddressSpace& mm, Vpn lo, Vpn hi, Fn&& fn) const;
   template <class Fn>
-  bool visit_table(Ppn table, unsigned level, Vpn base, Vpn lo, Vpn hi, Fn& fn) const;
+  bool visit_table(Ppn table, unsigned level, Vpn base, Vpn lo, Vpn hi, Fn& fn, unsigned leaf_level = 0) const;
   void prune_tables(Process& p, Vpn vpn, Cycles& cost);
   void free_tables(Ppn table, unsigned level, Cycles& cost);
   std::optional<Ppn> alloc_frame(FrameUse use, Cost& c);
@@ -204,7 +209,6 @@ class Kernel {
   // reference.
   enum class OdfUnshare : uint8_t { None, Reused, Copied, Oom };
   // The slot of vpn's level-1 PTE (creating the tables above it), 0 if none.
-  PAddr odf_level1_slot(const AddressSpace& mm, Vpn vpn, bool create, Cost& c, bool& oom);
   // fork: shares every eligible leaf table of the parent with the child and
   // lists them (vpn >> 9, ascending) in `shared`; false when out of memory.
   bool odf_share_tables(Process& parent, Process& child, Cost& c, std::vector<Vpn>& shared);
@@ -236,7 +240,6 @@ class Kernel {
   enum class Thp : uint8_t { Never, Madvise, Always };
   void configure_huge_pages(const Config& cfg);
   // The level-1 slot of vpn (creating the tables above it), 0 if none.
-  PAddr pmd_slot(const AddressSpace& mm, Vpn vpn, bool create, Cost& c, bool& oom);
   // Visits the 2 MiB leaves of [lo, hi) (page numbers): fn(slot, pte, first vpn).
   template <class Fn> void for_each_huge(const AddressSpace& mm, Vpn lo, Vpn hi, Fn&& fn) const;
   // A fault at va of a huge-page VMA: resolved here (a result), or left to

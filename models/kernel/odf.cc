@@ -44,29 +44,6 @@
 
 namespace mmusim {
 
-PAddr Kernel::odf_level1_slot(const AddressSpace& mm, Vpn vpn, bool create, Cost& c, bool& oom) {
-  Ppn table = mm.root;
-  for (unsigned level = levels_ - 1; level > 1; --level) {
-    const PAddr slot = pte_slot(table, vpn, level);
-    Pte pte{mem_.read64(slot)};
-    c.handler += mem_.access_latency();
-    if (!pte.valid()) {
-      if (!create) return 0;
-      auto next = alloc_frame(FrameUse::PageTable, c);
-      if (!next) {
-        oom = true;
-        return 0;
-      }
-      pte = Pte::make(*next, Pte::V);
-      mem_.write64(slot, pte.raw);
-      c.pte_update += costs_.pte_update + mem_.access_latency();
-      ++frames_.table_entries(table);
-    }
-    table = pte.ppn();
-  }
-  return pte_slot(table, vpn, 1);
-}
-
 bool Kernel::odf_write_protected(const Process& p, Vpn vpn) const {
   Ppn table = p.mm.root;
   for (unsigned level = levels_ - 1; level > 0; --level) {
@@ -113,7 +90,7 @@ bool Kernel::odf_share_tables(Process& parent, Process& child, Cost& c, std::vec
   for (const auto& [pslot, vbase] : candidates) {
     bool oom = false;
     Cost walk;  // building the child's upper tables: only allocations are charged here
-    const PAddr cslot = odf_level1_slot(child.mm, vbase, true, walk, oom);
+    const PAddr cslot = table_slot(child.mm, vbase, 1, true, walk, oom);
     c.alloc += walk.alloc;
     if (!cslot) return false;
     const Pte pte{mem_.read64(pslot)};
@@ -174,7 +151,7 @@ bool Kernel::odf_copy_table(Process& p, unsigned cpu, Vpn vpn, PAddr l1_slot, Pt
 
 Kernel::OdfUnshare Kernel::odf_unshare(Process& p, unsigned cpu, Vpn vpn, Cost& c) {
   bool oom = false;
-  const PAddr l1_slot = odf_level1_slot(p.mm, vpn, false, c, oom);
+  const PAddr l1_slot = table_slot(p.mm, vpn, 1, false, c, oom);
   if (!l1_slot) return OdfUnshare::None;
   const Pte l1{mem_.read64(l1_slot)};
   c.handler += mem_.access_latency();
@@ -198,7 +175,7 @@ bool Kernel::odf_prepare_range(Process& p, unsigned cpu, VAddr lo, VAddr hi, boo
   for (Vpn t = first & ~Vpn{kPtesPerTable - 1}; ok && t < end; t += kPtesPerTable) {
     bool oom = false;
     Cost walk;  // the kernel's own walk: untimed, as munmap's and mprotect's
-    const PAddr l1_slot = odf_level1_slot(p.mm, t, false, walk, oom);
+    const PAddr l1_slot = table_slot(p.mm, t, 1, false, walk, oom);
     if (!l1_slot) continue;
     const Pte l1{mem_.read64(l1_slot)};
     if (!l1.valid() || l1.is_leaf() || !odf_shared_table(l1.ppn())) continue;

@@ -6,8 +6,9 @@
 
 namespace mmusim {
 
+// Leaves at `leaf_level` only: 0 the 4 KiB pages, 1 the 2 MiB ones (for_each_huge).
 template <class Fn>
-bool Kernel::visit_table(Ppn table, unsigned level, Vpn base, Vpn lo, Vpn hi, Fn& fn) const {
+bool Kernel::visit_table(Ppn table, unsigned level, Vpn base, Vpn lo, Vpn hi, Fn& fn, unsigned leaf_level) const {
   const unsigned shift = level * kVpnBitsPerLevel;
   const uint64_t first = lo > base ? (lo - base) >> shift : 0;
   const uint64_t last = std::min<uint64_t>(kPtesPerTable - 1, (hi - 1 - base) >> shift);
@@ -16,11 +17,11 @@ bool Kernel::visit_table(Ppn table, unsigned level, Vpn base, Vpn lo, Vpn hi, Fn
     const Pte pte{mem_.read64(slot)};
     if (!pte.valid()) continue;
     const Vpn vbase = base + (i << shift);
-    if (level == 0) {
-      if (!fn(slot, pte, vbase)) return false;
+    if (level == leaf_level) {
+      if ((level == 0 || pte.is_leaf()) && !fn(slot, pte, vbase)) return false;
     } else if (pte.is_leaf()) {
-      continue;  // a 2 MiB page: for_each_huge (huge_pages.cc) visits those
-    } else if (!visit_table(pte.ppn(), level - 1, vbase, lo, hi, fn)) {
+      continue;  // a page larger than the ones asked for
+    } else if (!visit_table(pte.ppn(), level - 1, vbase, lo, hi, fn, leaf_level)) {
       return false;
     }
   }

@@ -39,9 +39,9 @@ void Kernel::release_frame(Ppn f, Cycles& cost) {
   }
 }
 
-PAddr Kernel::leaf_slot(const AddressSpace& mm, Vpn vpn, bool create, Cost& c, bool& oom) {
+PAddr Kernel::table_slot(const AddressSpace& mm, Vpn vpn, unsigned target, bool create, Cost& c, bool& oom) {
   Ppn table = mm.root;
-  for (unsigned level = levels_ - 1; level > 0; --level) {
+  for (unsigned level = levels_ - 1; level > target; --level) {
     const PAddr slot = pte_slot(table, vpn, level);
     Pte pte{mem_.read64(slot)};
     c.handler += mem_.access_latency();
@@ -59,7 +59,7 @@ PAddr Kernel::leaf_slot(const AddressSpace& mm, Vpn vpn, bool create, Cost& c, b
     }
     table = pte.ppn();
   }
-  return pte_slot(table, vpn, 0);
+  return pte_slot(table, vpn, target);
 }
 
 PAddr Kernel::find_leaf_slot(const AddressSpace& mm, Vpn vpn) const {

@@ -15,10 +15,16 @@ ReferenceModel::Page::Page(const Page& o) : n_(o.n_) {
   }
 }
 
-uint64_t* ReferenceModel::Page::word(unsigned index, bool create) {
+const uint64_t* ReferenceModel::Page::find(unsigned index) const {
   for (unsigned k = 0; k < n_; ++k)
     if (index_[k] == index) return &value_[k];
-  if (!create || n_ == kSparseWords) return nullptr;
+  return nullptr;
+}
+
+uint64_t* ReferenceModel::Page::word(unsigned index) {
+  for (unsigned k = 0; k < n_; ++k)
+    if (index_[k] == index) return &value_[k];
+  if (n_ == kSparseWords) return nullptr;
   index_[n_] = uint16_t(index);
   value_[n_] = 0;
   return &value_[n_++];
@@ -32,7 +38,7 @@ void ReferenceModel::Page::read(unsigned offset, unsigned len, uint8_t* out) con
   for (unsigned i = 0; i < len;) {  // word by word: an access may straddle two
     const unsigned at = offset + i, in_word = at % 8, n = std::min(len - i, 8 - in_word);
     uint64_t v = 0;
-    if (const uint64_t* w = const_cast<Page*>(this)->word(at / 8, false)) v = *w;
+    if (const uint64_t* w = find(at / 8)) v = *w;
     std::memcpy(out + i, reinterpret_cast<const uint8_t*>(&v) + in_word, n);
     i += n;
   }
@@ -41,7 +47,7 @@ void ReferenceModel::Page::read(unsigned offset, unsigned len, uint8_t* out) con
 void ReferenceModel::Page::write(unsigned offset, unsigned len, const uint8_t* in) {
   for (unsigned i = 0; !bytes_ && i < len;) {
     const unsigned at = offset + i, in_word = at % 8, n = std::min(len - i, 8 - in_word);
-    uint64_t* w = word(at / 8, true);
+    uint64_t* w = word(at / 8);
     if (!w) {  // full: every byte from now on
       bytes_.reset(new uint8_t[kPageSize]());
       for (unsigned k = 0; k < n_; ++k) std::memcpy(bytes_.get() + 8 * index_[k], &value_[k], 8);

@@ -47,7 +47,8 @@ class ReferenceModel {
 
    private:
     static constexpr unsigned kSparseWords = 6;
-    uint64_t* word(unsigned index, bool create);  // nullptr: absent (reads as zero)
+    const uint64_t* find(unsigned index) const;  // nullptr: absent (reads as zero)
+    uint64_t* word(unsigned index);              // found or added; nullptr: no room left
     unsigned n_ = 0;                    // sparse words in use
     uint16_t index_[kSparseWords] = {};  // word index in the page (offset / 8)
     uint64_t value_[kSparseWords] = {};
