@@ -507,6 +507,43 @@ def fork_cost(size, parent=1, child=2, base=FAULTS_BASE):
                     f"fork-cost: {format_size(size) if size else 0}")
 
 
+HUGE = 2 << 20
+
+
+def thp_fork(huge_pages, parent=1, child=2, base=FAULTS_BASE):
+    """cowbench's THP phase: the parent maps `huge_pages` 2 MiB blocks with
+    `huge` (at a 2 MiB-aligned `base`) and writes one byte of each (one
+    thp_zero fault each under kernel.thp = madvise or always), forks `child`,
+    which writes one byte of each huge page, at a different 4 KiB page of
+    each, while the parent still maps them (thp_split or thp_copy, by
+    kernel.thp_cow), and exits; the parent exits. Run with --faults: the
+    latencies per kind, and fork.cycles for the fork."""
+    if huge_pages < 1:
+        raise ValueError("huge_pages must be positive")
+    if base % HUGE:
+        raise ValueError(f"base {base:#x} is not 2 MiB-aligned")
+
+    def va(i):
+        return base + i * HUGE + (i % 512) * PAGE + 8
+
+    def lines():
+        yield f"# mmusim trace: THP fork, {huge_pages} huge pages ({format_size(huge_pages * HUGE)})\n"
+        yield f"{parent} mmap {base:#x} {format_size(huge_pages * HUGE)} rw huge\n"
+        for i in range(huge_pages):
+            yield f"{parent} store {va(i):#x} 1\n"
+        yield f"{parent} fork {child}\n"
+        for i in range(huge_pages):
+            yield f"{child} store {va(i):#x} 2\n"
+        yield f"{child} load {va(0):#x} expect=2\n"
+        yield f"{parent} load {va(0):#x} expect=1\n"
+        yield f"{child} exit\n"
+        yield f"{parent} exit\n"
+
+    counts = {"thp_zero": huge_pages, "first_write": huge_pages}
+    return Workload("thp-fork", lambda: _lines_to_chunks(lines()), 2 * huge_pages + 2, counts,
+                    f"thp-fork: {huge_pages} huge pages")
+
+
 def read_then_write(size, check_every=16, pid=1, base=FAULTS_BASE):
     """One process maps `size` bytes rw, loads once from every page (a
     demand-zero fault each: the shared zero frame is mapped), then stores

@@ -18,8 +18,21 @@
  *                 cow_zero     a write to each page after that read
  *               and a baseline run of the same phases that does everything
  *               but the touches (its fault counts are the benchmark's own).
+ *   thp         transparent huge pages: whether the host has them at all
+ *               (/sys/kernel/mm/transparent_hugepage/enabled, a 2 MiB PMD),
+ *               and, on a 2 MiB-aligned MADV_HUGEPAGE mapping of H huge pages,
+ *                 demand       the first write to each 2 MiB block
+ *                 fork         fork() with those H huge pages mapped
+ *                 first_write  the child writes one byte of each huge page
+ *                              while the parent still maps it
+ *               each with its minor faults (less a baseline without the
+ *               touches), and how many huge pages smaps showed after the
+ *               demand faults and, in the child, after its writes: Linux 5.8
+ *               and later split the child's mapping and copy 4 KiB (none left
+ *               huge), earlier kernels copy the whole 2 MiB (all still huge).
  *
  * Usage: cowbench [--pages N] [--fork-sizes 0,16M,64M,256M] [--fork-reps R]
+ *                 [--huge-pages H]
  * Build: gcc -O2 -o cowbench cowbench.c
  */
 #define _GNU_SOURCE
@@ -245,6 +258,125 @@ static void run_phases(unsigned long pages, int touch, struct phases *out) {
   munmap(p, pages * PAGE);
 }
 
+/* ------------------------------------------------------------ THP */
+
+#define HUGE (2UL << 20)
+
+struct thp {
+  char enabled[16];       /* the bracketed mode of .../enabled, or "absent" */
+  unsigned long pmd_size; /* .../hpage_pmd_size, 0 if absent */
+  double demand_ns, fork_ns, first_write_ns; /* per huge page (fork: the whole call) */
+  long demand_flt, first_write_flt;
+  long huge_after_demand, child_huge_after_write; /* huge pages smaps counted */
+};
+
+static void thp_mode(struct thp *t) {
+  snprintf(t->enabled, sizeof t->enabled, "absent");
+  t->pmd_size = 0;
+  char line[256];
+  FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+  if (!f) return;
+  if (fgets(line, sizeof line, f)) {
+    char *open = strchr(line, '['), *close = open ? strchr(open, ']') : NULL;
+    if (open && close) snprintf(t->enabled, sizeof t->enabled, "%.*s", (int)(close - open - 1), open + 1);
+  }
+  fclose(f);
+  f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
+  if (f) {
+    if (fscanf(f, "%lu", &t->pmd_size) != 1) t->pmd_size = 0;
+    fclose(f);
+  }
+}
+
+/* A private anonymous mapping of `huge` 2 MiB blocks at a 2 MiB-aligned
+ * address (the slack around it unmapped, so it is one VMA of its own), with
+ * MADV_HUGEPAGE: what a `mmap ... huge` line asks of mmusim. */
+static char *map_huge(unsigned long huge) {
+  const unsigned long bytes = huge * HUGE;
+  char *raw = mmap(NULL, bytes + HUGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) die("mmap");
+  char *p = (char *)(((uintptr_t)raw + HUGE - 1) & ~(uintptr_t)(HUGE - 1));
+  if (p > raw) munmap(raw, (unsigned long)(p - raw));
+  if (p + bytes < raw + bytes + HUGE) munmap(p + bytes, (unsigned long)(raw + bytes + HUGE - (p + bytes)));
+  if (madvise(p, bytes, MADV_HUGEPAGE) != 0) die("madvise(MADV_HUGEPAGE)");
+  return p;
+}
+
+/* The huge pages /proc/self/smaps shows mapped in the VMA that starts at p. */
+static long huge_pages_at(const char *p) {
+  FILE *f = fopen("/proc/self/smaps", "r");
+  if (!f) return -1;
+  char line[512];
+  int in = 0;
+  long kb = -1;
+  while (fgets(line, sizeof line, f)) {
+    unsigned long start, end;
+    if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+      in = start == (uintptr_t)p;
+      continue;
+    }
+    if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1) break;
+  }
+  fclose(f);
+  return kb < 0 ? -1 : kb / (long)(HUGE >> 10);
+}
+
+/* One byte per huge page, at a different 4 KiB page of each. */
+static void write_huge(volatile char *p, unsigned long huge, char value, int touch) {
+  if (!touch) return;
+  for (unsigned long i = 0; i < huge; ++i) p[i * HUGE + (i % 512) * PAGE + 8] = value;
+}
+
+static void run_thp(unsigned long huge, int touch, int fork_reps, struct thp *t) {
+  char *p = map_huge(huge);
+  long f0 = minflt();
+  double t0 = now_ns();
+  write_huge(p, huge, 1, touch);
+  double t1 = now_ns();
+  t->demand_flt = minflt() - f0;
+  t->demand_ns = (t1 - t0) / huge;
+  t->huge_after_demand = huge_pages_at(p);
+
+  double ft[64];
+  if (fork_reps > 64) fork_reps = 64;
+  for (int r = 0; r < fork_reps; ++r) {
+    double s0 = now_ns();
+    pid_t pid = fork();
+    if (pid < 0) die("fork");
+    if (pid == 0) _exit(0);
+    ft[r] = now_ns() - s0;
+    if (waitpid(pid, NULL, 0) != pid) die("waitpid");
+  }
+  t->fork_ns = median(ft, fork_reps);
+
+  int fd[2];
+  if (pipe(fd) != 0) die("pipe");
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    long r[3];
+    long c0 = minflt();
+    double s0 = now_ns();
+    write_huge(p, huge, 2, touch);
+    double s1 = now_ns();
+    r[0] = minflt() - c0;
+    r[1] = (long)((s1 - s0) / huge);
+    r[2] = huge_pages_at(p);
+    if (write(fd[1], r, sizeof r) != (ssize_t)sizeof r) _exit(1);
+    _exit(0);
+  }
+  long r[3];
+  if (read(fd[0], r, sizeof r) != (ssize_t)sizeof r) die("read from child");
+  int status;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) die("child");
+  close(fd[0]);
+  close(fd[1]);
+  t->first_write_flt = r[0];
+  t->first_write_ns = (double)r[1];
+  t->child_huge_after_write = r[2];
+  munmap(p, huge * HUGE);
+}
+
 static void json_str(const char *key, const char *value, const char *end) {
   printf("  \"%s\": \"", key);
   for (const char *c = value; *c; ++c) {
@@ -277,23 +409,26 @@ int main(int argc, char **argv) {
   unsigned long pages = 16384; /* 64 MiB */
   unsigned long sizes[MAX_SIZES] = {0, 16UL << 20, 64UL << 20, 256UL << 20};
   int nsizes = 4, fork_reps = 7;
+  unsigned long huge = 32; /* 64 MiB in huge pages */
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--pages") && i + 1 < argc) {
       pages = strtoul(argv[++i], NULL, 0);
     } else if (!strcmp(argv[i], "--fork-reps") && i + 1 < argc) {
       fork_reps = atoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--huge-pages") && i + 1 < argc) {
+      huge = strtoul(argv[++i], NULL, 0);
     } else if (!strcmp(argv[i], "--fork-sizes") && i + 1 < argc) {
       char *list = argv[++i];
       nsizes = 0;
       for (char *tok = strtok(list, ","); tok && nsizes < MAX_SIZES; tok = strtok(NULL, ","))
         sizes[nsizes++] = parse_size(tok);
     } else {
-      fprintf(stderr, "usage: cowbench [--pages N] [--fork-sizes 0,16M,64M,256M] [--fork-reps R]\n");
+      fprintf(stderr, "usage: cowbench [--pages N] [--fork-sizes 0,16M,64M,256M] [--fork-reps R] [--huge-pages H]\n");
       return 2;
     }
   }
-  if (pages == 0 || fork_reps < 1) {
-    fprintf(stderr, "cowbench: --pages and --fork-reps must be positive\n");
+  if (pages == 0 || fork_reps < 1 || huge == 0) {
+    fprintf(stderr, "cowbench: --pages, --fork-reps and --huge-pages must be positive\n");
     return 2;
   }
   if (sysconf(_SC_PAGESIZE) != (long)PAGE) {
@@ -311,6 +446,16 @@ int main(int argc, char **argv) {
   struct phases base, meas;
   run_phases(pages, 0, &base); /* warms up the code paths too */
   run_phases(pages, 1, &meas);
+
+  /* Huge pages only where the host has 2 MiB PMDs and THP not "never";
+   * "always" and "madvise" both honour MADV_HUGEPAGE. */
+  struct thp thp, thp_base;
+  thp_mode(&thp);
+  const int thp_usable = thp.pmd_size == HUGE && strcmp(thp.enabled, "never") && strcmp(thp.enabled, "absent");
+  if (thp_usable) {
+    run_thp(huge, 0, fork_reps, &thp_base);
+    run_thp(huge, 1, fork_reps, &thp);
+  }
 
   struct utsname u;
   uname(&u);
@@ -342,6 +487,15 @@ int main(int argc, char **argv) {
     printf("    \"%s\": {\"ns_per_page\": %.1f, \"minflt\": %ld, \"baseline_minflt\": %ld, "
            "\"baseline_ns_per_page\": %.2f}%s\n",
            names[i], ns[i], flt[i], bflt[i], bns[i], i < 4 ? "," : "");
-  printf("  }\n}\n");
+  printf("  },\n");
+  printf("  \"thp\": {\"enabled\": \"%s\", \"pmd_size\": %lu", thp.enabled, thp.pmd_size);
+  if (thp_usable)
+    printf(",\n          \"huge_pages\": %lu, \"demand_ns\": %.0f, \"demand_minflt\": %ld, "
+           "\"baseline_demand_minflt\": %ld, \"huge_after_demand\": %ld,\n"
+           "          \"fork_ns\": %.0f, \"first_write_ns\": %.0f, \"first_write_minflt\": %ld, "
+           "\"baseline_first_write_minflt\": %ld, \"child_huge_after_write\": %ld",
+           huge, thp.demand_ns, thp.demand_flt, thp_base.demand_flt, thp.huge_after_demand, thp.fork_ns,
+           thp.first_write_ns, thp.first_write_flt, thp_base.first_write_flt, thp.child_huge_after_write);
+  printf("}\n}\n");
   return 0;
 }
