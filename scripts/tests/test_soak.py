@@ -32,7 +32,7 @@ class SoakTest(unittest.TestCase):
         rc, so, se = run(SOAK, "--seeds", "6", "--first", "100", "-j", "2", "--ops", "150",
                          "--mmusim", MMUSIM, "--generator", GENERATOR)
         self.assertEqual(rc, 0, so + se)
-        self.assertRegex(so, r"soak: seeds 100\.\.105: 6 passed, 0 failed \(12 mmusim runs")
+        self.assertRegex(so, r"soak: seeds 100\.\.105: 6 passed, 0 failed \(18 mmusim runs")
 
     def test_failure_names_the_reproducing_commands(self):
         with tempfile.TemporaryDirectory(prefix="mmusim-test-soak-") as d:
@@ -48,10 +48,10 @@ class SoakTest(unittest.TestCase):
             self.assertEqual(rc, 1, so + se)
             self.assertIn("soak: seeds 1..4: 3 passed, 1 failed", so)
             fails = re.findall(r"^FAIL seed (\d+): .*?, (\w+): mmusim exit status 1$", so, re.M)
-            self.assertEqual(sorted(fails), [("3", "cow"), ("3", "eager")])
+            self.assertEqual(sorted(fails), [("3", "cow"), ("3", "eager"), ("3", "odf")])
             self.assertIn("verification mismatch", so)
             cmds = re.findall(r"  reproduce:\n    (.*)\n    (.*)", so)
-            self.assertEqual(len(cmds), 2)
+            self.assertEqual(len(cmds), 3)
             for gen, sim in cmds:
                 self.assertIn("--seed 3", gen)
                 self.assertEqual(run(*shlex.split(gen))[0], 0)

@@ -52,6 +52,14 @@ struct RandomTraceOptions {
   // maps the shared zero frame (then a later store is a cow_zero fault) or a
   // zeroed frame of its own (per_policy_stats depend on it).
   bool zero_page = true;
+  // Some private mmaps in a window of one 2 MiB-aligned block (and the pages
+  // below it), most with the `huge` flag (trace format 1.1): under kernel.thp
+  // = never the flag changes nothing, and every prediction holds.
+  bool huge = false;
+  // The runs have transparent huge pages on (kernel.thp = madvise or always):
+  // the per-policy fault kinds, bytes copied and peak frames are not
+  // predicted (per_policy_stats stays empty); the rest is.
+  bool thp = false;
 };
 
 struct RandomTrace {

@@ -78,6 +78,7 @@ struct Variant {
   unsigned max_alive = 5;
   unsigned cpus = 1;              // RandomTraceOptions: threads and migrations when > 1
   std::string policy = "cow";     // the policy run beside eager (odf adds mmu.nonleaf_wp=true)
+  bool huge = false;              // RandomTraceOptions::huge (thp follows kernel.thp in sets)
 };
 
 struct SeedResult {
@@ -138,7 +139,11 @@ SeedResult run_seed(uint64_t seed, const Variant& v, bool check_invariants, size
   o.window_pages = v.window_pages;
   o.max_alive = v.max_alive;
   o.cpus = v.cpus;
-  for (const auto& s : v.sets) o.zero_page = o.zero_page && s != "kernel.zero_page=false";
+  o.huge = v.huge;
+  for (const auto& s : v.sets) {
+    o.zero_page = o.zero_page && s != "kernel.zero_page=false";
+    o.thp = o.thp || s == "kernel.thp=madvise" || s == "kernel.thp=always";
+  }
   const RandomTrace t = generate_random_trace(o);
   const std::string base = temp_base(v.name, seed, ops);
   const std::string trace_path = base + ".trace";
@@ -278,6 +283,7 @@ TEST_CASE("random traces: the generator is deterministic and valid and produces 
   for (uint64_t seed = 1; seed <= 12; ++seed) {
     RandomTraceOptions o;
     o.seed = seed;
+    o.huge = seed > 8;  // mmap_huge: the huge window exists only then
     const RandomTrace a = generate_random_trace(o);
     const RandomTrace b = generate_random_trace(o);
     INFO("seed " << seed);
@@ -303,6 +309,7 @@ TEST_CASE("random traces: the generator is deterministic and valid and produces 
       while (reader.next(rec)) ++records;
     }());
     CHECK(records == a.records);
+    CHECK((a.text.find(" huge\n") != std::string::npos) == o.huge);
   }
   for (const auto& k : random_trace_kinds()) {
     INFO("operation kind " << k);
@@ -328,6 +335,17 @@ TEST_CASE("random traces: the generator is deterministic and valid and produces 
   CHECK(pt.per_policy_stats.empty());
   CHECK(pt.text.find("expect=") == std::string::npos);
   CHECK(pt.text.find("\n2 exit\n") != std::string::npos);
+
+  // With THP on in the runs, the 4 KiB fault kinds are not predicted; the rest is.
+  RandomTraceOptions h;
+  h.seed = 9;
+  h.huge = true;
+  h.thp = true;
+  const RandomTrace ht = generate_random_trace(h);
+  CHECK(ht.per_policy_stats.empty());
+  CHECK(ht.expected_stats.at("fork.count") > 0);
+  h.thp = false;
+  CHECK(generate_random_trace(h).text == ht.text);  // thp changes the predictions only
 }
 
 TEST_CASE("random traces: eager and cow agree on seeds 1-5", "[random]") { sweep(1); }
@@ -497,6 +515,42 @@ TEST_CASE("random traces: odf in 1 MiB of memory (OOM kills and failed forks)", 
   v.policy = "odf";
   const Totals t = run_seeds(v, 1301, 6);
   CHECK(t["kernel.oom_kills"] + t["fork.failed"] > 0);
+}
+
+// Huge-page mappings (a window of one 2 MiB block) under kernel.thp = never:
+// the flag changes nothing, so the generator's 4 KiB predictions must hold.
+TEST_CASE("random traces: huge mappings under kernel.thp=never keep every prediction", "[random][thp]") {
+  Variant v{"huge-never", {"kernel.thp=never"}};
+  v.huge = true;
+  const Totals t = run_seeds(v, 1401, 3);
+  CHECK(t["faults.thp_zero"] == 0);
+  CHECK(t["memory.huge_pages_peak"] == 0);
+}
+
+// Transparent huge pages on: huge zero pages, splits by partial munmap and
+// mprotect, COW by split or copy, eager copies of huge pages and fallbacks
+// in 16 MiB, against the reference model and the invariants after every line.
+TEST_CASE("random traces: transparent huge pages (split and copy, madvise and always)", "[random][thp]") {
+  Variant split{"thp-split", {"kernel.thp=madvise", "mem.size=16M"}};
+  split.huge = true;
+  const Totals s = run_seeds(split, 1501, 3);
+  CHECK(s["faults.thp_zero"] > 0);
+  CHECK(s["faults.thp_split"] > 0);
+  CHECK(s["memory.thp_splits"] > 0);
+  Variant copy{"thp-copy", {"kernel.thp=always", "kernel.thp_cow=copy", "mem.size=16M"}};
+  copy.huge = true;
+  const Totals c = run_seeds(copy, 1601, 3);
+  CHECK(c["faults.thp_copy"] > 0);
+}
+
+TEST_CASE("random traces: transparent huge pages under On-Demand-Fork on 2 CPUs", "[random][thp][odf]") {
+  Variant v{"thp-odf", {"kernel.thp=madvise", "mem.size=16M", "cpu.count=2"}};
+  v.huge = true;
+  v.policy = "odf";
+  v.cpus = 2;
+  const Totals t = run_seeds(v, 1701, 3);
+  CHECK(t["faults.thp_zero"] > 0);
+  CHECK(t["fork.tables_shared"] > 0);
 }
 
 TEST_CASE("random traces: a page-crossing store that segfaults writes nothing", "[random]") {
