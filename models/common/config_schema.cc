@@ -213,6 +213,13 @@ std::vector<ParamDecl> build_schema() {
                          "fork cost: fixed part"));
   s.push_back(uint_param("kernel.fork_per_pte", 240, 0, kMaxCycles, "cycles",
                          "fork cost: per copied PTE"));
+  s.push_back(uint_param("kernel.fork_cached_ptes", 0, 0, uint64_t{1} << 40, "PTEs",
+                         "fork cost: how many PTEs one fork copies before the per-page kernel state "
+                         "it touches (struct pages, page tables) outgrows the caches; each PTE "
+                         "beyond them adds kernel.fork_per_pte_uncached"));
+  s.push_back(uint_param("kernel.fork_per_pte_uncached", 0, 0, kMaxCycles, "cycles",
+                         "fork cost: extra per copied PTE beyond kernel.fork_cached_ptes (cache "
+                         "misses on its page's state; 0: fork is linear in the PTEs copied)"));
   s.push_back(uint_param("kernel.context_switch", 5000, 0, kMaxCycles, "cycles",
                          "cycles for a context switch"));
   s.push_back(uint_param("kernel.syscall", 650, 0, kMaxCycles, "cycles",

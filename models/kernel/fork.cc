@@ -103,9 +103,10 @@ Kernel::ForkResult Kernel::fork(Task& t, Pid child_pid, unsigned child_cpu) {
   // Shared tables: their level-1 PTEs took WP in the parent (odf.cc).
   if (write_protected || !shared_tables.empty()) shootdown_all(parent, t.cpu, c.tlb_flush, c.shootdown);
   if (!shared_tables.empty()) flush_walk_caches();  // the walk caches hold the parent's level-1 PTEs
-  // Per-PTE kernel work, and the memory traffic of writing the child's PTEs
-  // and the parent's write-protected ones.
-  c.pte_update += costs_.fork_per_pte * ptes + mem_.transfer_cycles((ptes + write_protected) * kPteBytes);
+  // Per-PTE kernel work (dearer once the pages' state outgrows the caches:
+  // Linux's fork is superlinear in the pages it copies), and the memory
+  // traffic of writing the child's PTEs and the parent's write-protected ones.
+  c.pte_update += costs_.fork_ptes(ptes) + mem_.transfer_cycles((ptes + write_protected) * kPteBytes);
   c.handler += free_cost;
   if (!ok) return fail(&child);
 

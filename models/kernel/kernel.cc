@@ -24,6 +24,8 @@ KernelCosts KernelCosts::from(const Config& cfg) {
   k.cow_new_frame = cfg.u64("kernel.cow_new_frame");
   k.fork_base = cfg.u64("kernel.fork_base");
   k.fork_per_pte = cfg.u64("kernel.fork_per_pte");
+  k.fork_cached_ptes = cfg.u64("kernel.fork_cached_ptes");
+  k.fork_per_pte_uncached = cfg.u64("kernel.fork_per_pte_uncached");
   k.context_switch = cfg.u64("kernel.context_switch");
   k.syscall = cfg.u64("kernel.syscall");
   k.ipi_send = cfg.u64("kernel.ipi_send");

@@ -16,6 +16,13 @@ struct KernelCosts {
   Cycles cow_fault = 0;                  // a write-protect fault's work beyond a not-present one's
   Cycles cow_new_frame = 0;              // a COW fault's new frame: reverse map, accounting
   Cycles fork_base = 0, fork_per_pte = 0;
+  uint64_t fork_cached_ptes = 0;   // PTEs a fork copies at fork_per_pte alone
+  Cycles fork_per_pte_uncached = 0;  // extra for each PTE beyond them
+
+  // The per-PTE work of one fork that copies `ptes` PTEs.
+  Cycles fork_ptes(uint64_t ptes) const {
+    return fork_per_pte * ptes + fork_per_pte_uncached * (ptes > fork_cached_ptes ? ptes - fork_cached_ptes : 0);
+  }
   Cycles context_switch = 0, syscall = 0;
   Cycles ipi_send = 0;     // the initiator sends one IPI
   Cycles ipi_latency = 0;  // an IPI travels to its target

@@ -3,6 +3,8 @@
  *
  *   clock       the core's effective clock: a chain of dependent register adds
  *               (one cycle each on x86-64 cores); the fastest of 7 runs
+ *   l2          the L2 cache's size (sysconf, else sysfs; 0 if unknown): past
+ *               the pages whose struct pages fit in it, fork costs more a page
  *   memcpy_4k   one 4 KiB memcpy, streaming through buffers far larger than
  *   memset_4k   the caches (as the kernel's copy_page / clear_page see them)
  *   fork        fork() in the parent, with 0 and SIZE bytes touched (written)
@@ -132,6 +134,36 @@ static double measure_clock_mhz(void) {
 #else
   return 0; /* unknown: the caller assumes a clock */
 #endif
+}
+
+/* ------------------------------------------------------------ L2 cache */
+
+static long l2_cache_bytes(void) {
+  long n = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  if (n > 0) return n;
+  for (int i = 0; i < 8; ++i) { /* sysfs: the level-2 data or unified cache of CPU 0 */
+    char path[96], buf[32];
+    int level = 0;
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+    FILE *f = fopen(path, "r");
+    if (!f) break;
+    if (fscanf(f, "%d", &level) != 1) level = 0;
+    fclose(f);
+    if (level != 2) continue;
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", i);
+    if (!(f = fopen(path, "r"))) continue;
+    int instruction = fgets(buf, sizeof buf, f) && !strncmp(buf, "Instruction", 11);
+    fclose(f);
+    if (instruction) continue;
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+    if (!(f = fopen(path, "r"))) continue;
+    char unit = 0;
+    long kb = 0;
+    int got = fscanf(f, "%ld%c", &kb, &unit);
+    fclose(f);
+    if (got >= 1) return unit == 'M' ? kb << 20 : kb << 10;
+  }
+  return 0;
 }
 
 /* ------------------------------------------------------------ memcpy / memset */
@@ -469,6 +501,7 @@ int main(int argc, char **argv) {
   json_str("cpu", model, ",");
   printf("  \"page_size\": %lu,\n", PAGE);
   printf("  \"clock_mhz\": %.1f,\n", mhz);
+  printf("  \"l2_cache_bytes\": %ld,\n", l2_cache_bytes());
   printf("  \"memcpy_4k_ns\": %.1f,\n", memcpy_ns);
   printf("  \"memset_4k_ns\": %.1f,\n", memset_ns);
   printf("  \"fork\": [");

@@ -8,12 +8,15 @@ checked-in preset testbench/configs/host.toml was fitted on
 (scripts/calibrate --record scripts/tests/data/host-measurements.json). The
 fit of it must give exactly the parameters below and exactly that preset;
 mmusim run with the preset on the calibration scenarios must be within 10%
-of every measured fault (20% of every fork) and count the same faults as
+of every measured fault and fork and count the same faults as
 Linux did. The same measurements altered as a host without a shared zero
 page would give them fit kernel.zero_page = false and count Linux's faults
 too. A check that fails ends with one line naming each failing quantity
 and what to do about it.
-After a recalibration, update EXPECTED (the test prints the new values)."""
+After a recalibration, update EXPECTED (the test prints the new values).
+The recorded files' l2_cache_bytes were added by hand (cowbench did not
+record the L2 size then): 2 MiB per core on that Emerald Rapids Xeon, 1 MiB
+on the PVM VM's EPYC (what sysconf reports there)."""
 
 import importlib.machinery
 import importlib.util
@@ -56,8 +59,10 @@ EXPECTED = {
     "kernel.frame_alloc": 1389,
     "kernel.cow_fault": 569,
     "kernel.cow_new_frame": 2131,
-    "kernel.fork_base": 67361,
-    "kernel.fork_per_pte": 72,
+    "kernel.fork_base": 77595,
+    "kernel.fork_per_pte": 59,
+    "kernel.fork_cached_ptes": 32768,
+    "kernel.fork_per_pte_uncached": 71,
 }
 
 
@@ -163,6 +168,48 @@ class MinimaxLine(unittest.TestCase):
     def test_needs_two_sizes(self):
         with self.assertRaises(cal.CalibrationError):
             cal.minimax_line([(0, 10.0, 0)])
+
+
+class MinimaxHinge(unittest.TestCase):
+    W = 1000
+
+    def model(self, p, x):
+        return p[0] + p[1] * x + p[2] * max(0, x - self.W)
+
+    def test_exact_hinge(self):
+        pts = [(x, 5000 + 3 * x + 4 * max(0, x - self.W) + 70, 70) for x in (0, 400, 1000, 4000, 9000)]
+        a, b, c = cal.minimax_hinge(pts, self.W)
+        self.assertAlmostEqual(a, 5000, places=5)
+        self.assertAlmostEqual(b, 3, places=8)
+        self.assertAlmostEqual(c, 4, places=8)
+
+    def test_least_worst_error(self):
+        pts = [(0, 100.0, 0), (300, 410.0, 0), (1000, 1050.0, 0), (2000, 3100.0, 0), (4000, 9500.0, 0)]
+        p = cal.minimax_hinge(pts, self.W)
+
+        def worst(q):
+            return max(abs(self.model(q, x) / y - 1) for x, y, _ in pts)
+        best = worst(p)
+        errs = [self.model(p, x) / y - 1 for x, y, _ in pts]
+        self.assertGreaterEqual(sum(abs(abs(e) - best) < 1e-9 for e in errs), 4)  # equioscillates
+        for d in ((1, 0, 0), (0, 1e-3, 0), (0, 0, 1e-3)):  # no nearby triple does better
+            for sgn in (1, -1):
+                self.assertGreaterEqual(worst([v + sgn * dv for v, dv in zip(p, d)]), best - 1e-12)
+
+    def test_not_a_hinge(self):
+        self.assertIsNone(cal.minimax_hinge([(0, 10.0, 0), (2000, 30.0, 0), (4000, 50.0, 0)], self.W))  # one below
+        self.assertIsNone(cal.minimax_hinge([(0, 10.0, 0), (300, 30.0, 0), (900, 50.0, 0)], self.W))  # none beyond
+        # cheaper past the hinge (a concave cost): no triple with c >= 0 beats the line
+        concave = [(0, 100.0, 0), (500, 600.0, 0), (1000, 1100.0, 0), (3000, 1500.0, 0)]
+        self.assertIsNone(cal.minimax_hinge(concave, self.W))
+
+    def test_fit_uses_the_l2_size_when_known(self):
+        m = measurements()
+        self.assertEqual(cal.fork_cached_ptes(m), (2 << 20) // 64)
+        del m["l2_cache_bytes"]
+        p = cal.fit(m, mem_latency=100, syscall=650)["params"]
+        self.assertNotIn("kernel.fork_cached_ptes", p)  # a straight line, as before
+        self.assertEqual((p["kernel.fork_base"], p["kernel.fork_per_pte"]), (67361, 72))
 
 
 def cheap_copy(m):
@@ -397,7 +444,7 @@ class EndToEnd(unittest.TestCase):
     def test_recorded_measurements_pass(self):
         proc, preset = self.calibrate(MEASUREMENTS)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
-        self.assertEqual(proc.stdout.splitlines()[-1], "calibration: PASS (tolerance 10%, fork 20%)")
+        self.assertEqual(proc.stdout.splitlines()[-1], "calibration: PASS (tolerance 10%)")
         with open(PRESET) as g:
             self.assertEqual(preset, g.read())
 
@@ -423,7 +470,7 @@ class EndToEnd(unittest.TestCase):
             proc, _ = self.calibrate(path)
             self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
             last = proc.stdout.splitlines()[-1]
-            self.assertTrue(last.startswith("calibration: FAIL (tolerance 10%, fork 20%): "), last)
+            self.assertTrue(last.startswith("calibration: FAIL (tolerance 10%): "), last)
             # every failing row of the table is named in the last line
             failing = [line[:44].strip() for line in proc.stdout.splitlines() if line.endswith("  FAIL")]
             # the copy fault, and the write after a read, which does the same work with a zeroing
@@ -485,7 +532,7 @@ class ShootdownEndToEnd(unittest.TestCase):
         pages = small(measurements())["fault_pages"]
         proc, preset = self.calibrate(with_shootdown(small(measurements()), tlb=(0, pages, 0, pages)))
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
-        self.assertEqual(proc.stdout.splitlines()[-1], "calibration: PASS (tolerance 10%, fork 20%)")
+        self.assertEqual(proc.stdout.splitlines()[-1], "calibration: PASS (tolerance 10%)")
         rows = self.rows(proc.stdout)
         for name in ("COW fault, sibling on another CPU", "munmap, sibling: extra over alone",
                      "sibling's loss per shootdown"):
@@ -585,7 +632,7 @@ class Thp(unittest.TestCase):
         self.assertEqual(rows["THP demand-zero fault (2 MiB)"][-3:], ["32", "32", "PASS"])
         self.assertEqual(rows["first write to a shared huge page"], ["32", "32", "PASS"])
         lines = proc.stdout.splitlines()
-        self.assertEqual(lines[-1], "calibration: PASS (tolerance 10%, fork 20%)")
+        self.assertEqual(lines[-1], "calibration: PASS (tolerance 10%)")
         # the other host's preset derives a 2 MiB fault from its own memset: far from this VM's 2.1 ms
         self.assertTrue(lines[-2].startswith("huge pages (derived, not fitted): FAIL"), lines[-2])
         self.assertIn("THP demand-zero fault (2 MiB) -", lines[-2])

@@ -261,6 +261,23 @@ TEST_CASE("kernel: fork costs fork_base + fork_per_pte per PTE plus table traffi
   CHECK(u(r, "memory.bytes_copied") == 0);
 }
 
+TEST_CASE("kernel: fork pays fork_per_pte_uncached for each PTE past fork_cached_ptes", "[kernel][timing]") {
+  const std::string trace =
+      "1 mmap 0x10000 12K rw\n"
+      "1 store 0x10000 1\n"
+      "1 store 0x11000 2\n"
+      "1 store 0x12000 3\n"
+      "1 fork 2\n"
+      "2 exit\n"
+      "1 exit\n";
+  const uint64_t tables = 3 * kTableFrame;
+  // 3 PTEs, 1 within the cached ones: 2 pay the extra 100.
+  const RunResult r =
+      simulate(trace, with(kTimedConfig, {"kernel.fork_cached_ptes=1", "kernel.fork_per_pte_uncached=100"}));
+  REQUIRE(r.exit_code == 0);
+  CHECK(u(r, "fork.cycles") == 1000 + tables + 3 * 10 + 2 * 100 + 6 + 7);  // the test above, plus 200
+}
+
 TEST_CASE("kernel: eager fork copies every private page at fork time, timed at the copy bandwidth", "[kernel][timing]") {
   const RunResult r = simulate(
       "1 mmap 0x10000 12K rw\n"
