@@ -56,7 +56,19 @@ struct Tokens {
 
 enum class Num { Ok, Bad, Overflow };
 
+// Hexadecimal digit values; 0xff: not a digit.
+struct HexDigits {
+  uint8_t d[256];
+  constexpr HexDigits() : d{} {
+    for (unsigned i = 0; i < 256; ++i) d[i] = 0xff;
+    for (unsigned i = 0; i < 10; ++i) d['0' + i] = static_cast<uint8_t>(i);
+    for (unsigned i = 0; i < 6; ++i) d['a' + i] = d['A' + i] = static_cast<uint8_t>(10 + i);
+  }
+};
+constexpr HexDigits kHexDigits;
+
 // Unsigned decimal, or hexadecimal after 0x / 0X. Bad wins over Overflow.
+// Numbers short enough not to overflow (the usual case) skip the checks.
 inline Num parse_u64(std::string_view s, uint64_t& out) {
   const char* p = s.data();
   const char* e = p + s.size();
@@ -64,18 +76,19 @@ inline Num parse_u64(std::string_view s, uint64_t& out) {
   uint64_t v = 0;
   bool over = false;
   if (s.size() > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
-    for (p += 2; p < e; ++p) {
-      unsigned c = static_cast<unsigned char>(*p);
-      unsigned d;
-      if (c - '0' < 10u) {
-        d = c - '0';
-      } else if ((c | 0x20u) - 'a' < 6u) {
-        d = (c | 0x20u) - 'a' + 10;
-      } else {
-        return Num::Bad;
-      }
-      if (v >> 60) over = true;
+    p += 2;
+    const bool may_overflow = e - p > 16;
+    for (; p < e; ++p) {
+      const unsigned d = kHexDigits.d[static_cast<unsigned char>(*p)];
+      if (d > 15) return Num::Bad;
+      if (may_overflow && (v >> 60)) over = true;
       v = (v << 4) | d;
+    }
+  } else if (e - p <= 19) {  // below 10^19 < 2^64
+    for (; p < e; ++p) {
+      const unsigned d = static_cast<unsigned char>(*p) - unsigned{'0'};
+      if (d > 9) return Num::Bad;
+      v = v * 10 + d;
     }
   } else {
     for (; p < e; ++p) {

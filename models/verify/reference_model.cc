@@ -1,19 +1,14 @@
 #include "verify/reference_model.h"
 
 #include <algorithm>
+#include <sys/mman.h>
+
+#include <cstdint>
 #include <cstring>
+#include <new>
 #include <vector>
 
 namespace mmusim {
-
-ReferenceModel::Page::Page(const Page& o) : n_(o.n_) {
-  std::copy(o.index_, o.index_ + n_, index_);
-  std::copy(o.value_, o.value_ + n_, value_);
-  if (o.bytes_) {
-    bytes_.reset(new uint8_t[kPageSize]);
-    std::memcpy(bytes_.get(), o.bytes_.get(), kPageSize);
-  }
-}
 
 const uint64_t* ReferenceModel::Page::find(unsigned index) const {
   for (unsigned k = 0; k < n_; ++k)
@@ -57,14 +52,112 @@ void ReferenceModel::Page::write(unsigned offset, unsigned len, const uint8_t* i
     std::memcpy(reinterpret_cast<uint8_t*>(w) + in_word, in + i, n);
     i += n;
   }
-  if (bytes_) std::memcpy(bytes_.get() + offset, in, len);
+  if (!bytes_) return;
+  if (bytes_.use_count() > 1) {  // another page map's copy keeps the old bytes
+    std::shared_ptr<uint8_t[]> own(new uint8_t[kPageSize]);
+    std::memcpy(own.get(), bytes_.get(), kPageSize);
+    bytes_ = std::move(own);
+  }
+  std::memcpy(bytes_.get() + offset, in, len);
 }
 
-ReferenceModel::Proc& ReferenceModel::proc(Pid pid) { return procs_[pid]; }
+ReferenceModel::ChunkPool::~ChunkPool() {
+  for (void* slab : slabs_) ::munmap(slab, kSlabBytes);
+}
+
+ReferenceModel::Chunk* ReferenceModel::ChunkPool::make(const Chunk* copy_of) {
+  void* at;
+  if (free_) {
+    at = free_;
+    std::memcpy(&free_, at, sizeof free_);
+  } else {
+    if (end_ - next_ < std::ptrdiff_t(sizeof(Chunk))) {
+      // Twice the size, to align a 2 MiB slab inside it for a huge page.
+      void* m = ::mmap(nullptr, 2 * kSlabBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (m == MAP_FAILED) throw std::bad_alloc();
+      char* raw = static_cast<char*>(m);
+      char* slab = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(raw) + kSlabBytes - 1) & ~(kSlabBytes - 1));
+      if (slab > raw) ::munmap(raw, size_t(slab - raw));
+      if (raw + 2 * kSlabBytes > slab + kSlabBytes) ::munmap(slab + kSlabBytes, size_t(raw + 2 * kSlabBytes - (slab + kSlabBytes)));
+      madvise(slab, kSlabBytes, MADV_HUGEPAGE);  // a hint: without THP, 4 KiB pages
+      slabs_.push_back(slab);
+      next_ = slab;
+      end_ = slab + kSlabBytes;
+    }
+    at = next_;
+    next_ += sizeof(Chunk);
+  }
+  Chunk* c = copy_of ? new (at) Chunk(*copy_of) : new (at) Chunk;
+  c->refs = 1;
+  ++in_use_;
+  return c;
+}
+
+void ReferenceModel::ChunkPool::release(Chunk* c) {
+  if (--c->refs) return;
+  c->~Chunk();
+  --in_use_;
+  std::memcpy(static_cast<void*>(c), &free_, sizeof free_);
+  free_ = c;
+}
+
+ReferenceModel::PageMap::PageMap(const PageMap& o) : pool_(o.pool_), chunks_(o.chunks_) {
+  for (auto& [index, chunk] : chunks_) ++chunk->refs;
+}
+
+ReferenceModel::PageMap::~PageMap() {
+  for (auto& [index, chunk] : chunks_) pool_->release(chunk);
+}
+
+const ReferenceModel::Page* ReferenceModel::PageMap::find(uint64_t index) const {
+  auto it = chunks_.find(index >> kChunkShift);
+  return it == chunks_.end() ? nullptr : &it->second->pages[index & (kChunkPages - 1)];
+}
+
+ReferenceModel::Page& ReferenceModel::PageMap::for_write(uint64_t index, bool& copied) {
+  Chunk*& chunk = chunks_[index >> kChunkShift];
+  copied = false;
+  if (!chunk) {
+    chunk = pool_->make();
+  } else if (chunk->refs > 1) {  // shared with another map since a fork
+    Chunk* own = pool_->make(chunk);
+    pool_->release(chunk);
+    chunk = own;
+    copied = true;
+  }
+  return chunk->pages[index & (kChunkPages - 1)];
+}
+
+void ReferenceModel::PageMap::erase(uint64_t first, uint64_t last) {
+  auto erase_chunk = [&](uint64_t c) {
+    const uint64_t lo = std::max(first, c << kChunkShift), hi = std::min(last, (c + 1) << kChunkShift);
+    if (lo >= hi) return;
+    auto it = chunks_.find(c);
+    if (it == chunks_.end()) return;
+    if (hi - lo == kChunkPages) {
+      pool_->release(it->second);
+      chunks_.erase(it);
+      return;
+    }
+    bool copied;
+    for (uint64_t i = lo; i < hi; ++i) for_write(i, copied) = Page{};
+  };
+  const uint64_t c0 = first >> kChunkShift, c1 = (last + kChunkPages - 1) >> kChunkShift;
+  if (c1 - c0 <= chunks_.size()) {
+    for (uint64_t c = c0; c < c1; ++c) erase_chunk(c);
+  } else {  // a range larger than what was written: visit the chunks there are
+    std::vector<uint64_t> in_range;
+    for (const auto& [c, chunk] : chunks_)
+      if (c >= c0 && c < c1) in_range.push_back(c);
+    for (uint64_t c : in_range) erase_chunk(c);
+  }
+}
+
+ReferenceModel::Proc& ReferenceModel::proc(Pid pid) { return procs_.try_emplace(pid, &pool_).first->second; }
 
 void ReferenceModel::spawn(Pid pid) {
   drop_cache();
-  procs_[pid] = Proc{};
+  procs_.insert_or_assign(pid, Proc(&pool_));
 }
 
 void ReferenceModel::remove(Pid pid) {
@@ -76,8 +169,8 @@ void ReferenceModel::exec(Pid pid) { spawn(pid); }
 
 void ReferenceModel::fork(Pid parent, Pid child) {
   drop_cache();
-  Proc copy = proc(parent);  // page references are shared until someone writes
-  procs_[child] = std::move(copy);
+  Proc copy = proc(parent);  // chunks are shared until someone writes
+  procs_.insert_or_assign(child, std::move(copy));
 }
 
 const ReferenceModel::Region* ReferenceModel::find(const Proc& p, VAddr va) const {
@@ -103,7 +196,7 @@ void ReferenceModel::mmap(Pid pid, VAddr va, uint64_t len, Perms perms, bool sha
   r.start = va;
   r.end = va + len;
   r.perms = perms;
-  if (shared) r.shared = std::make_shared<SharedRegion>();
+  if (shared) r.shared = std::make_shared<SharedRegion>(&pool_);
   proc(pid).regions.emplace(va, r);
 }
 
@@ -114,7 +207,7 @@ void ReferenceModel::munmap(Pid pid, VAddr va, uint64_t len) {
   split(p, va + len);
   for (auto it = p.regions.lower_bound(va); it != p.regions.end() && it->second.start < va + len;)
     it = p.regions.erase(it);
-  for (Vpn v = vpn_of(va); v < vpn_of(va + len); ++v) p.pages.erase(v);
+  p.pages.erase(vpn_of(va), vpn_of(va + len));
 }
 
 void ReferenceModel::mprotect(Pid pid, VAddr va, uint64_t len, Perms perms) {
@@ -151,26 +244,25 @@ bool ReferenceModel::permits(Pid pid, VAddr va, unsigned size, AccessType access
 
 const ReferenceModel::Page* ReferenceModel::page_for_read(Proc& p, VAddr va) {
   const Region* r = find(p, va);
-  if (r && r->shared) {
-    auto it = r->shared->pages.find(r->pgoff + ((va - r->start) >> kPageShift));
-    return it == r->shared->pages.end() ? nullptr : it->second.get();
-  }
-  auto it = p.pages.find(vpn_of(va));
-  return it == p.pages.end() ? nullptr : it->second.get();
+  if (r && r->shared) return r->shared->pages.find(r->pgoff + ((va - r->start) >> kPageShift));
+  return p.pages.find(vpn_of(va));
 }
 
-ReferenceModel::Page& ReferenceModel::page_for_write(Proc& p, VAddr va) {
+ReferenceModel::Page& ReferenceModel::page_for_write(Pid pid, Proc& p, VAddr va) {
   const Region* r = find(p, va);
-  PageRef* ref;
-  if (r && r->shared) {
-    ref = &r->shared->pages[r->pgoff + ((va - r->start) >> kPageShift)];
-  } else {
-    ref = &p.pages[vpn_of(va)];
-    // Private memory: the other holders keep the old contents.
-    if (*ref && ref->use_count() > 1) *ref = std::make_shared<Page>(**ref);
+  bool copied;
+  if (r && r->shared) return r->shared->pages.for_write(r->pgoff + ((va - r->start) >> kPageShift), copied);
+  // Private memory: the other holders keep the old contents.
+  Page& page = p.pages.for_write(vpn_of(va), copied);
+  if (copied) drop_cache_chunk(pid, vpn_of(va) & ~(kChunkPages - 1));
+  return page;
+}
+
+void ReferenceModel::drop_cache_chunk(Pid pid, Vpn first) {
+  for (Vpn v = first; v < first + kChunkPages; ++v) {
+    CacheLine& line = cache_line(v);
+    if (line.pid == pid && line.vpn == v) line = CacheLine{};
   }
-  if (!*ref) *ref = std::make_shared<Page>();
-  return **ref;
 }
 
 uint64_t ReferenceModel::load(Pid pid, VAddr va, unsigned size) {
@@ -217,7 +309,7 @@ void ReferenceModel::store(Pid pid, VAddr va, unsigned size, uint64_t value) {
     if (line.pid == pid && line.vpn == vpn_of(a) && line.writable) {
       page = line.page;
     } else {
-      page = &page_for_write(proc(pid), a);
+      page = &page_for_write(pid, proc(pid), a);
       line = CacheLine{pid, vpn_of(a), page, true};
     }
     uint8_t bytes[8];

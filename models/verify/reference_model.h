@@ -7,12 +7,16 @@
 // A page keeps only the 8-byte words written to it until it has more than a
 // few (then all 4 KiB): most traces store a handful of words a page, and the
 // reference must not double the host memory the simulated frames take.
+// Pages live inline in chunks of kChunkPages; a fork shares the chunks (one
+// reference count per chunk, not per page) and a chunk is copied on the first
+// write to it by either side, so a fork costs O(chunks), no allocation per page.
 #pragma once
 #include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "common/types.h"
 
@@ -33,14 +37,18 @@ class ReferenceModel {
   uint64_t load(Pid pid, VAddr va, unsigned size);
   void store(Pid pid, VAddr va, unsigned size, uint64_t value);
 
+  // Chunks of kChunkPages pages held by any page map (for tests: a fork
+  // shares them, the first write to a shared one copies it, exit frees).
+  size_t chunks_in_use() const { return pool_.in_use(); }
+  static constexpr unsigned kChunkShift = 5;
+  static constexpr uint64_t kChunkPages = uint64_t{1} << kChunkShift;
+
  private:
   // One page's contents: the aligned 8-byte words written so far (the rest
   // reads as zero), or every byte once more than kSparseWords were written.
+  // A copy shares the dense bytes until either copy writes.
   class Page {
    public:
-    Page() = default;
-    Page(const Page& o);
-    Page& operator=(const Page&) = delete;
     void read(unsigned offset, unsigned len, uint8_t* out) const;  // within the page
     void write(unsigned offset, unsigned len, const uint8_t* in);
     bool dense() const { return bytes_ != nullptr; }
@@ -49,14 +57,63 @@ class ReferenceModel {
     static constexpr unsigned kSparseWords = 6;
     const uint64_t* find(unsigned index) const;  // nullptr: absent (reads as zero)
     uint64_t* word(unsigned index);              // found or added; nullptr: no room left
-    unsigned n_ = 0;                    // sparse words in use
+    uint16_t n_ = 0;                     // sparse words in use
     uint16_t index_[kSparseWords] = {};  // word index in the page (offset / 8)
     uint64_t value_[kSparseWords] = {};
-    std::unique_ptr<uint8_t[]> bytes_;  // dense: kPageSize bytes
+    std::shared_ptr<uint8_t[]> bytes_;  // dense: kPageSize bytes
   };
-  using PageRef = std::shared_ptr<Page>;
+  struct Chunk {
+    uint32_t refs = 1;  // page maps holding it
+    std::array<Page, kChunkPages> pages;
+  };
+  // Where chunks live: 2 MiB slabs with transparent huge pages (one host page
+  // fault per slab, not per 4 KiB of chunks) and a free list, so a process
+  // that exits hands its chunks to the next one instead of to the host.
+  class ChunkPool {
+   public:
+    ChunkPool() = default;
+    ChunkPool(const ChunkPool&) = delete;
+    ChunkPool& operator=(const ChunkPool&) = delete;
+    ~ChunkPool();
+    Chunk* make(const Chunk* copy_of = nullptr);  // refs = 1
+    void release(Chunk* c);                       // one holder fewer
+    size_t in_use() const { return in_use_; }
+
+   private:
+    size_t in_use_ = 0;
+    static constexpr size_t kSlabBytes = size_t{2} << 20;
+    std::vector<void*> slabs_;
+    char* next_ = nullptr;  // unused space in the newest slab
+    char* end_ = nullptr;
+    void* free_ = nullptr;  // released chunks, each holding the next's address
+  };
+  // Pages by index (a virtual page number, or a page's index in a shared
+  // region), in chunks shared copy-on-write between the maps a fork made.
+  class PageMap {
+   public:
+    explicit PageMap(ChunkPool* pool) : pool_(pool) {}
+    PageMap(const PageMap& o);  // shares every chunk
+    PageMap(PageMap&& o) noexcept : pool_(o.pool_) { chunks_.swap(o.chunks_); }
+    PageMap& operator=(const PageMap&) = delete;
+    PageMap& operator=(PageMap&& o) noexcept {
+      chunks_.swap(o.chunks_);
+      std::swap(pool_, o.pool_);
+      return *this;
+    }
+    ~PageMap();
+    const Page* find(uint64_t index) const;  // nullptr: never written (zeroes)
+    // The page, its chunk this map's own; `copied`: the chunk was shared and
+    // has just been copied (pointers into the old one are stale for this map).
+    Page& for_write(uint64_t index, bool& copied);
+    void erase(uint64_t first, uint64_t last);  // pages [first, last)
+
+   private:
+    ChunkPool* pool_;
+    std::unordered_map<uint64_t, Chunk*> chunks_;  // by index >> kChunkShift
+  };
   struct SharedRegion {
-    std::unordered_map<uint64_t, PageRef> pages;  // by page index in the region
+    explicit SharedRegion(ChunkPool* pool) : pages(pool) {}
+    PageMap pages;  // by page index in the region
   };
   struct Region {
     VAddr start = 0, end = 0;
@@ -65,8 +122,9 @@ class ReferenceModel {
     uint64_t pgoff = 0;
   };
   struct Proc {
+    explicit Proc(ChunkPool* pool) : pages(pool) {}
     std::map<VAddr, Region> regions;
-    std::unordered_map<Vpn, PageRef> pages;  // private pages written so far
+    PageMap pages;  // private pages written so far, by virtual page number
   };
 
   Proc& proc(Pid pid);
@@ -74,8 +132,9 @@ class ReferenceModel {
   void split(Proc& p, VAddr at);
   // The page backing va for reading (nullptr: zeroes) or for writing.
   const Page* page_for_read(Proc& p, VAddr va);
-  Page& page_for_write(Proc& p, VAddr va);
+  Page& page_for_write(Pid pid, Proc& p, VAddr va);
 
+  ChunkPool pool_;  // before procs_: their page maps release into it
   std::unordered_map<Pid, Proc> procs_;
   // A small direct-mapped cache of (pid, page) -> page contents, for the
   // common case of accesses to pages touched recently. Cleared by anything
@@ -92,6 +151,7 @@ class ReferenceModel {
   // And of the last region an access was checked against.
   mutable Pid region_cache_pid_ = 0;
   mutable const Region* region_cache_ = nullptr;
+  void drop_cache_chunk(Pid pid, Vpn first);  // this pid's lines of one chunk's pages
   void drop_cache() {
     cache_.fill(CacheLine{});
     region_cache_ = nullptr;

@@ -1,7 +1,9 @@
 // The reference model on its own: loads return what was stored, byte for
 // byte, whether a page keeps a few sparse words or has gone dense; accesses
 // straddle words and pages; fork copies, and the copies diverge; shared
-// regions are seen by both sides; munmap forgets.
+// regions are seen by both sides; munmap forgets. Pages live in chunks that a
+// fork shares and the first write copies: exact chunk counts, and no stale
+// page seen through the model's page cache after a copy.
 #include <catch2/catch.hpp>
 
 #include <random>
@@ -85,6 +87,81 @@ TEST_CASE("reference model: shared regions are one memory and munmap forgets pri
   m.mmap(1, 0x20000, kPageSize, kRw, false);
   CHECK(m.load(1, 0x20000, 8) == 0);
   CHECK(m.load(2, 0x20000, 8) == 3);
+}
+
+
+TEST_CASE("reference model: fork shares chunks, the first write copies one, exit frees", "[verify]") {
+  ReferenceModel m;
+  constexpr uint64_t kChunkBytes = ReferenceModel::kChunkPages * kPageSize;
+  constexpr VAddr kBase = 0x40000000;  // chunk-aligned
+  m.spawn(1);
+  m.mmap(1, kBase, 2 * kChunkBytes, kRw, false);
+  for (uint64_t p = 0; p < 2 * ReferenceModel::kChunkPages; ++p) m.store(1, kBase + p * kPageSize, 8, p + 1);
+  CHECK(m.chunks_in_use() == 2);
+  m.fork(1, 2);
+  CHECK(m.chunks_in_use() == 2);  // shared, nothing copied
+  m.store(2, kBase, 8, 100);      // copies the first chunk only
+  CHECK(m.chunks_in_use() == 3);
+  m.store(2, kBase + kPageSize, 8, 101);  // the copy is the child's own now
+  m.store(1, kBase, 8, 200);              // the parent is alone on the old one: no copy
+  CHECK(m.chunks_in_use() == 3);
+  CHECK(m.load(1, kBase, 8) == 200);
+  CHECK(m.load(2, kBase, 8) == 100);
+  CHECK(m.load(1, kBase + kPageSize, 8) == 2);
+  CHECK(m.load(2, kBase + kPageSize, 8) == 101);
+  CHECK(m.load(2, kBase + kChunkBytes, 8) == ReferenceModel::kChunkPages + 1);  // still shared
+  m.remove(1);  // its first chunk goes; the second stays, the child's
+  CHECK(m.chunks_in_use() == 2);
+  CHECK(m.load(2, kBase + kChunkBytes + kPageSize, 8) == ReferenceModel::kChunkPages + 2);
+  m.remove(2);
+  CHECK(m.chunks_in_use() == 0);
+}
+
+TEST_CASE("reference model: no stale page after a chunk copy", "[verify]") {
+  // The parent reads page B (cached), then writes page A of the same chunk,
+  // which copies the chunk; the child, alone on the old chunk now, writes B
+  // in place. The parent must still read its own B.
+  ReferenceModel m;
+  constexpr VAddr kA = 0x40000000, kB = kA + kPageSize;
+  m.spawn(1);
+  m.mmap(1, kA, 2 * kPageSize, kRw, false);
+  m.store(1, kA, 8, 1);
+  m.store(1, kB, 8, 2);
+  m.fork(1, 2);
+  CHECK(m.load(1, kB, 8) == 2);
+  m.store(1, kA, 8, 3);
+  m.store(2, kB, 8, 4);
+  CHECK(m.load(1, kB, 8) == 2);
+  CHECK(m.load(2, kB, 8) == 4);
+  CHECK(m.load(2, kA, 8) == 1);
+  CHECK(m.load(1, kA, 8) == 3);
+  m.remove(2);  // frees the old chunk: the parent must not read through it
+  CHECK(m.load(1, kB, 8) == 2);
+  CHECK(m.chunks_in_use() == 1);
+}
+
+TEST_CASE("reference model: munmap of part of a shared chunk leaves the other side alone", "[verify]") {
+  ReferenceModel m;
+  constexpr uint64_t kChunkBytes = ReferenceModel::kChunkPages * kPageSize;
+  constexpr VAddr kBase = 0x40000000;
+  m.spawn(1);
+  m.mmap(1, kBase, 2 * kChunkBytes, kRw, false);
+  for (uint64_t p = 0; p < 2 * ReferenceModel::kChunkPages; ++p) m.store(1, kBase + p * kPageSize, 8, p + 1);
+  m.fork(1, 2);
+  m.munmap(2, kBase + kPageSize, kChunkBytes);  // pages 1..32: part of each chunk
+  CHECK(m.chunks_in_use() == 4);                // both copied to be cut
+  m.mmap(2, kBase + kPageSize, kChunkBytes, kRw, false);
+  CHECK(m.load(2, kBase + kPageSize, 8) == 0);
+  CHECK(m.load(2, kBase + kChunkBytes, 8) == 0);
+  CHECK(m.load(2, kBase, 8) == 1);
+  CHECK(m.load(2, kBase + (kChunkBytes + kPageSize), 8) == ReferenceModel::kChunkPages + 2);
+  CHECK(m.load(1, kBase + kPageSize, 8) == 2);
+  CHECK(m.load(1, kBase + kChunkBytes, 8) == ReferenceModel::kChunkPages + 1);
+  m.munmap(1, kBase, 2 * kChunkBytes);  // whole chunks: dropped, not copied
+  CHECK(m.chunks_in_use() == 2);
+  // A huge range with little written in it visits only the chunks there are.
+  m.munmap(2, 0, uint64_t{1} << 46);
+  CHECK(m.chunks_in_use() == 0);
 }
 
 }  // namespace mmusim::test
