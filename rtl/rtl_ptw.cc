@@ -110,6 +110,14 @@ class RtlPtwImpl final : public RtlPageTableWalker {
       m.mem_rsp_valid_i = 0;
       eval();
       if (m.rsp_valid_o) break;
+      if (outstanding && countdown > 2 && !vcd_on()) {
+        // Waiting for memory, the RTL holds its state (its inputs do not
+        // change until the answer): those edges are counted, not evaluated.
+        const Cycles idle = countdown - 2;
+        countdown -= idle;
+        cycles_ += idle;
+        edges += idle;
+      }
       if (outstanding && --countdown == 0) {
         m.mem_rsp_valid_i = 1;
         m.mem_rsp_rdata_i = rdata;
@@ -224,6 +232,14 @@ class RtlPtwImpl final : public RtlPageTableWalker {
     m_->clk_i = 1;
     eval();
     ++cycles_;
+  }
+
+  bool vcd_on() const {
+#if VM_TRACE
+    return vcd_ != nullptr;
+#else
+    return false;
+#endif
   }
 
   void eval() {

@@ -10,6 +10,9 @@
 // (at least one cycle). WalkResult.cycles is the RTL's own count: the edges
 // from the one that accepts the request to the one after which the answer is
 // valid (2 + (1 + delay) per memory access with the PWC; 1 + ... without).
+// While the RTL waits for memory its state cannot change (its inputs are
+// held), so without a VCD those edges are counted but not evaluated: the
+// cycle count is the same, the host time is not spent 100 times per PTE.
 //
 // Verilator fixes Levels and PwcEntries, so the build verilates a list of
 // variants (CMake cache variable MMUSIM_RTL_PTW_VARIANTS) and make_rtl_ptw()
