@@ -129,7 +129,7 @@ void build_sv39(Pair& p, uint64_t leaf = Pte::make(0x4242, V | R | W | U | A | D
 
 }  // namespace
 
-TEST_CASE("rtl ptw: Sv39 4 KiB walk: three reads, the leaf, the RTL's cycle count") {
+TEST_CASE("rtl ptw: Sv39 4 KiB walk: three reads and the leaf in the RTL's exact cycles") {
   for (unsigned pwc : {0u, 16u}) {
     INFO("pwc " << pwc);
     Pair p(PagingMode::Sv39, pwc);
@@ -150,7 +150,7 @@ TEST_CASE("rtl ptw: Sv39 4 KiB walk: three reads, the leaf, the RTL's cycle coun
   }
 }
 
-TEST_CASE("rtl ptw: Sv48 walks end in a leaf at every level, superpages aligned and misaligned") {
+TEST_CASE("rtl ptw: walks end in a leaf at every level with superpages aligned and misaligned") {
   for (unsigned pwc : {0u, 16u}) {
     const PagingMode mode = pwc ? PagingMode::Sv48 : PagingMode::Sv39;
     const unsigned levels = levels_of(mode);
@@ -180,7 +180,7 @@ TEST_CASE("rtl ptw: Sv48 walks end in a leaf at every level, superpages aligned 
   }
 }
 
-TEST_CASE("rtl ptw: invalid and reserved PTEs at each level, a pointer at level 0") {
+TEST_CASE("rtl ptw: invalid and reserved PTEs at each level and a pointer at level 0") {
   for (const PagingMode mode : {PagingMode::Sv39, PagingMode::Sv48}) {
     const unsigned levels = levels_of(mode);
     for (unsigned bad_level = 0; bad_level < levels; ++bad_level) {
@@ -254,7 +254,7 @@ TEST_CASE("rtl ptw: permissions and A/D updates") {
   }
 }
 
-TEST_CASE("rtl ptw: PWC hits at each level, refresh, flush") {
+TEST_CASE("rtl ptw: PWC hits at each level and per root and a flush") {
   Pair p(PagingMode::Sv48, 16);
   // root 0x10 [0] -> 0x20 [1] -> 0x30 [2] -> 0x40; leaves in 0x40 and 0x41.
   p.set(slot(0x10, 0), Pte::make(0x20, V).raw);
@@ -311,7 +311,7 @@ TEST_CASE("rtl ptw: PWC replacement is the C++ walker's exact LRU") {
   CHECK(p.rtl->pwc_valid_entries() == 4);
 }
 
-TEST_CASE("rtl ptw: mmu.nonleaf_wp: a write-protecting pointer forbids stores below it, cached in the PWC") {
+TEST_CASE("rtl ptw: mmu.nonleaf_wp: a write-protecting pointer forbids stores below it also through the PWC") {
   for (bool enabled : {false, true}) {
     INFO("nonleaf_wp " << enabled);
     Pair p(PagingMode::Sv39, 16, enabled);
@@ -446,7 +446,7 @@ WalkerStats random_walks(PagingMode mode, unsigned pwc, bool nonleaf_wp, uint64_
 
 }  // namespace
 
-TEST_CASE("rtl ptw: a million random walks over random page tables, C++ walker vs RTL walker") {
+TEST_CASE("rtl ptw: a million random walks over random page tables compared with the C++ walker") {
   // 4-entry PWCs (evictions on most walks), the default 16 entries with Sv48
   // and nonleaf_wp, and no PWC.
   std::array<uint64_t, size_t(WalkFault::Count)> faults{};
@@ -468,7 +468,7 @@ TEST_CASE("rtl ptw: a million random walks over random page tables, C++ walker v
   CHECK(d.pwc_hits == 0);
 }
 
-TEST_CASE("rtl ptw: lockstep pair over one memory: only the C++ walker writes, no divergence") {
+TEST_CASE("rtl ptw: the lockstep pair over one memory: only the C++ walker writes and nothing diverges") {
   PtwMemory mem;
   mem.mem[slot(kRoot, 1)] = Pte::make(kL1, V).raw;
   mem.mem[slot(kL1, 2)] = Pte::make(kL0, V).raw;
@@ -649,7 +649,7 @@ TEST_CASE("rtl ptw: a whole simulation under --ptw rtl and lockstep: the model's
   CHECK(rtl["sim.cycles"].get<uint64_t>() > model["sim.cycles"].get<uint64_t>());
 }
 
-TEST_CASE("rtl ptw: mmusim --ptw: usage errors exit 2 naming the keys; --vcd writes the walker's VCD") {
+TEST_CASE("rtl ptw: mmusim --ptw usage errors exit 2 naming the keys and --vcd writes the walker's VCD") {
   TempFile trace("1 mmap 0x1000 8K rw\n1 store 0x1000 1\n1 load 0x1000 expect=1\n1 store 0x2000 2\n");
   auto r = run_mmusim({"--ptw", "rtl", "--set", "mmu.pwc_entries=7", trace.path()});
   CHECK(r.exit_code == 2);
@@ -675,7 +675,7 @@ TEST_CASE("rtl ptw: mmusim --ptw: usage errors exit 2 naming the keys; --vcd wri
 
 #else  // !MMUSIM_HAVE_RTL
 
-TEST_CASE("rtl ptw: without the RTL, --ptw rtl and lockstep are exit-2 errors") {
+TEST_CASE("rtl ptw: without the RTL --ptw rtl and lockstep are exit-2 errors") {
   TempFile trace("1 mmap 0x1000 4K rw\n1 store 0x1000 1\n");
   for (const char* impl : {"rtl", "lockstep"}) {
     const auto r = run_mmusim({"--ptw", impl, trace.path()});
