@@ -6,7 +6,8 @@
 #
 # Included from the top-level CMakeLists.txt after mmusim_models is defined.
 
-add_library(mmusim_rtl STATIC ${CMAKE_CURRENT_LIST_DIR}/rtl_tlb.cc ${CMAKE_CURRENT_LIST_DIR}/lockstep_tlb.cc)
+add_library(mmusim_rtl STATIC ${CMAKE_CURRENT_LIST_DIR}/rtl_tlb.cc ${CMAKE_CURRENT_LIST_DIR}/lockstep_tlb.cc
+                              ${CMAKE_CURRENT_LIST_DIR}/rtl_ptw.cc ${CMAKE_CURRENT_LIST_DIR}/lockstep_ptw.cc)
 target_include_directories(mmusim_rtl PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(mmusim_rtl PUBLIC mmusim_models)
 
@@ -62,6 +63,55 @@ foreach(_variant ${MMUSIM_RTL_TLB_VARIANTS})
   string(APPEND _rtl_table "  X(${_prefix}, ${_entries}, ${_ways}, ${_penum}) \\\n")
 endforeach()
 
+# The RTL page-table walker: one verilated model per "MODE:PWC" (mmu.mode,
+# mmu.pwc_entries) in MMUSIM_RTL_PTW_VARIANTS, and three faulty variants (a
+# PTW_BUG_* define each, rtl/ptw.sv) that the lockstep checker's tests must
+# catch. mmu.nonleaf_wp is a pin, not a parameter.
+set(MMUSIM_RTL_PTW_VARIANTS "sv39:16;sv48:16;sv39:4;sv48:4;sv39:0"
+    CACHE STRING "RTL walker variants to verilate: MODE:PWC_ENTRIES (MODE sv39 or sv48), ';'-separated")
+set(_ptw_includes "")
+set(_ptw_table "")
+foreach(_variant ${MMUSIM_RTL_PTW_VARIANTS} "sv39:4:align" "sv39:4:lost_dirty" "sv39:4:stale_pwc")
+  if(NOT _variant MATCHES "^(sv39|sv48):([0-9]+)(:(align|lost_dirty|stale_pwc))?$")
+    message(FATAL_ERROR "MMUSIM_RTL_PTW_VARIANTS: '${_variant}' is not sv39|sv48:PWC_ENTRIES")
+  endif()
+  set(_mode ${CMAKE_MATCH_1})
+  set(_pwc ${CMAKE_MATCH_2})
+  set(_bug "${CMAKE_MATCH_4}")
+  if(_mode STREQUAL "sv39")
+    set(_levels 3)
+    set(_menum Sv39)
+  else()
+    set(_levels 4)
+    set(_menum Sv48)
+  endif()
+  set(_prefix Vptw_${_mode}_${_pwc})
+  set(_defines "")
+  set(_benum None)
+  if(_bug STREQUAL "align")
+    set(_defines -DPTW_BUG_ALIGN)
+    set(_benum Align)
+  elseif(_bug STREQUAL "lost_dirty")
+    set(_defines -DPTW_BUG_LOST_DIRTY)
+    set(_benum LostDirty)
+  elseif(_bug STREQUAL "stale_pwc")
+    set(_defines -DPTW_BUG_STALE_PWC)
+    set(_benum StalePwc)
+  endif()
+  if(_bug)
+    set(_prefix ${_prefix}_${_bug})
+  endif()
+  verilate(mmusim_rtl
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/ptw.sv
+    TOP_MODULE ptw
+    PREFIX ${_prefix}
+    TRACE
+    VERILATOR_ARGS -Wall -Wno-fatal --assert -O3 --x-assign fast --x-initial fast ${_defines}
+                   -GLevels=${_levels} -GPwcEntries=${_pwc} -GVpnWidth=52 -GPpnWidth=44 -GAsidWidth=16)
+  string(APPEND _ptw_includes "#include \"${_prefix}.h\"\n#include \"${_prefix}___024root.h\"\n")
+  string(APPEND _ptw_table "  X(${_prefix}, ${_menum}, ${_pwc}, ${_benum}) \\\n")
+endforeach()
+
 # Verilator's own headers and run-time sources are not ours to warn about (-Wextra).
 target_include_directories(mmusim_rtl SYSTEM PUBLIC ${VERILATOR_ROOT}/include ${VERILATOR_ROOT}/include/vltstd)
 foreach(_src verilated.cpp verilated_dpi.cpp verilated_threads.cpp verilated_vcd_c.cpp)
@@ -84,5 +134,9 @@ set(MMUSIM_RTL_VARIANT_INCLUDES "${_rtl_includes}")
 set(MMUSIM_RTL_VARIANT_TABLE "${_rtl_table}")
 configure_file(${CMAKE_CURRENT_LIST_DIR}/rtl_tlb_variants.h.in
                ${CMAKE_BINARY_DIR}/generated/rtl_tlb_variants.h @ONLY)
+set(MMUSIM_RTL_PTW_VARIANT_INCLUDES "${_ptw_includes}")
+set(MMUSIM_RTL_PTW_VARIANT_TABLE "${_ptw_table}")
+configure_file(${CMAKE_CURRENT_LIST_DIR}/rtl_ptw_variants.h.in
+               ${CMAKE_BINARY_DIR}/generated/rtl_ptw_variants.h @ONLY)
 target_include_directories(mmusim_rtl PRIVATE ${CMAKE_BINARY_DIR}/generated)
 target_compile_definitions(mmusim_rtl PUBLIC MMUSIM_HAVE_RTL)

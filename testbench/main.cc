@@ -22,6 +22,7 @@
 #include "check_stats.h"
 #include "compare.h"
 #include "convert.h"
+#include "rtl_ptw.h"
 #include "rtl_tlb.h"
 #include "run.h"
 
@@ -49,11 +50,11 @@ const std::vector<std::string>& choices_of(const char* key) {
 }
 
 // The RTL TLB's waveform beside the model's: FILE.vcd -> FILE.rtl.vcd.
-std::string rtl_vcd_path(const std::string& vcd) {
+std::string rtl_vcd_path(const std::string& vcd, const std::string& suffix) {
   const std::string ext = ".vcd";
   if (vcd.size() > ext.size() && vcd.compare(vcd.size() - ext.size(), ext.size(), ext) == 0)
-    return vcd.substr(0, vcd.size() - ext.size()) + ".rtl.vcd";
-  return vcd + ".rtl.vcd";
+    return vcd.substr(0, vcd.size() - ext.size()) + suffix;
+  return vcd + suffix;
 }
 
 }  // namespace
@@ -67,7 +68,7 @@ int sc_main(int argc, char* argv[]) {
   app.set_version_flag("--version", std::string("mmusim ") + MMUSIM_VERSION);
   std::string config_file, stats_file, faults_file, vcd_file, check_file, trace;
   std::vector<std::string> sets;
-  std::string fork_policy, tlb_impl;
+  std::string fork_policy, tlb_impl, ptw_impl;
   bool compare = false, quiet = false, print_config = false, list_stats = false, check_each_step = false;
   // Every argument is named for what it takes (CLI11 says TEXT or UINT otherwise).
   app.add_option("-c,--config", config_file, "TOML configuration file")->type_name("FILE");
@@ -82,6 +83,9 @@ int sc_main(int argc, char* argv[]) {
   app.add_option("--tlb", tlb_impl, "same as --set tlb.impl=...")
       ->type_name("IMPL")
       ->check(CLI::IsMember(choices_of("tlb.impl")));
+  app.add_option("--ptw", ptw_impl, "same as --set ptw.impl=...")
+      ->type_name("IMPL")
+      ->check(CLI::IsMember(choices_of("ptw.impl")));
   app.add_option("--stats", stats_file, "write all statistics as JSON to FILE")->type_name("FILE");
   app.add_option("--faults", faults_file, "write one CSV row per page fault with its latency breakdown to FILE")
       ->type_name("FILE");
@@ -94,7 +98,8 @@ int sc_main(int argc, char* argv[]) {
       ->type_name("CYCLES");
   app.add_option("--vcd", vcd_file,
                  "write a waveform (VCD) of the model's main signals to FILE; with --tlb rtl or lockstep also one "
-                 "of the RTL TLB's signals to FILE with .vcd replaced by .rtl.vcd (not with --compare)")
+                 "of the RTL TLB's signals to FILE with .vcd replaced by .rtl.vcd, and with --ptw rtl or lockstep one of "
+                 "the RTL walker's to FILE with .vcd replaced by .ptw.vcd (not with --compare)")
       ->type_name("FILE");
   app.add_flag("--compare", compare,
                "run the trace under eager copy, copy-on-write and On-Demand-Fork and compare them");
@@ -134,8 +139,10 @@ int sc_main(int argc, char* argv[]) {
     for (const auto& s : sets) cfg.set(s);
     if (!fork_policy.empty()) cfg.set("kernel.fork_policy", fork_policy);
     if (!tlb_impl.empty()) cfg.set("tlb.impl", tlb_impl);
+    if (!ptw_impl.empty()) cfg.set("ptw.impl", ptw_impl);
     cfg.validate();
     if (const std::string why = rtl_tlb_unavailable(cfg); !why.empty()) throw UserError(why);
+    if (const std::string why = rtl_ptw_unavailable(cfg); !why.empty()) throw UserError(why);
     if (print_config) {
       std::cout << cfg.to_toml(true);
       return 0;
@@ -147,7 +154,10 @@ int sc_main(int argc, char* argv[]) {
     opts.faults_csv = faults_file;
     opts.timeline_csv = timeline_file;
     opts.vcd = vcd_file;
-    if (!vcd_file.empty() && cfg.str("tlb.impl") != "model" && !compare) opts.rtl_vcd = rtl_vcd_path(vcd_file);
+    if (!vcd_file.empty() && cfg.str("tlb.impl") != "model" && !compare)
+      opts.rtl_vcd = rtl_vcd_path(vcd_file, ".rtl.vcd");
+    if (!vcd_file.empty() && cfg.str("ptw.impl") != "model" && !compare)
+      opts.ptw_vcd = rtl_vcd_path(vcd_file, ".ptw.vcd");
     opts.timeline_interval = timeline_interval;
     opts.progress = !quiet && isatty(STDERR_FILENO);
     opts.check_each_step = check_each_step;
@@ -172,7 +182,7 @@ int sc_main(int argc, char* argv[]) {
       } catch (const UserError&) {
         // The run has committed its other outputs already: take them back, so
         // that exit status 2 leaves no output file (a device stays a device).
-        for (const std::string* out : {&faults_file, &timeline_file, &vcd_file, &opts.rtl_vcd}) {
+        for (const std::string* out : {&faults_file, &timeline_file, &vcd_file, &opts.rtl_vcd, &opts.ptw_vcd}) {
           struct stat st {};
           if (!out->empty() && ::stat(out->c_str(), &st) == 0 && S_ISREG(st.st_mode)) std::remove(out->c_str());
         }

@@ -14,6 +14,7 @@
 #include "common/stats_registry.h"
 #include "cpu/trace_reader.h"
 #include "lockstep_tlb.h"
+#include "rtl_ptw.h"
 #include "observers.h"
 #include "rtl_tlb.h"
 #include "simulate.h"
@@ -34,6 +35,9 @@ const StatsRegistry& stats_registry() {
         {"sim.accesses_per_second", "accesses/s", "host speed: sim.accesses / sim.wall_seconds"},
         {"lockstep.lookups", "lookups", "L1 lookups compared between the C++ and the RTL TLB (--tlb lockstep)"},
         {"lockstep.divergences", "operations", "compared operations where the RTL TLB differed (--tlb lockstep)"},
+        {"lockstep.walks", "walks", "page walks compared between the C++ and the RTL walker (--ptw lockstep)"},
+        {"lockstep.walk_divergences", "walks",
+         "compared walks where the RTL walker differed (--ptw lockstep; 0 or 1: the run stops at the first)"},
         {"verify.invariant_failures", "checks", "1 if a kernel invariant check failed, else 0"},
     });
     return r;
@@ -46,6 +50,7 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
   try {
     if (const std::string why = rtl_tlb_unavailable(cfg); !why.empty()) throw UserError(why);
+    if (const std::string why = rtl_ptw_unavailable(cfg); !why.empty()) throw UserError(why);
     TraceReader trace(opts.trace);
     // The outputs are opened before the run, so that a path that cannot be
     // written is an error (exit 2) before any simulation.
@@ -56,7 +61,7 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
       if (opts.timeline_interval == 0) throw UserError("--timeline-interval must be at least 1 cycle");
       timeline = std::make_unique<Timeline>(opts.timeline_csv, opts.timeline_interval);
     }
-    Top top("top", cfg, trace, opts.rtl_vcd);
+    Top top("top", cfg, trace, opts.rtl_vcd, opts.ptw_vcd);
     std::unique_ptr<ModelWaves> waves;
     if (!opts.vcd.empty()) waves = std::make_unique<ModelWaves>(opts.vcd, top.clock, top.cpus.size());
     if (faults_csv || waves)
@@ -72,7 +77,7 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
     std::string invariant_error;
     // A lockstep divergence or a failed RTL assertion stops the run at the end
     // of the trace line it happened in (exit 1, the report on standard error).
-    const bool watch_tlb = !top.rtl_tlbs.empty();
+    const bool watch_tlb = !top.rtl_tlbs.empty() || !top.rtl_ptws.empty();
     if (opts.after_record || opts.check_each_step || timeline || waves || watch_tlb) {
       top.player->after_record = [&](const TraceRecord& rec) {
         if (timeline) timeline->maybe_sample(top);
@@ -115,6 +120,8 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
     s["sim.accesses_per_second"] = wall > 0 ? s["sim.accesses"].get<double>() / wall : 0.0;
     s["lockstep.lookups"] = top.lockstep_lookups();
     s["lockstep.divergences"] = top.lockstep_divergences();
+    s["lockstep.walks"] = top.lockstep_walks();
+    s["lockstep.walk_divergences"] = top.lockstep_walk_divergences();
     const std::string tlb_failure = top.tlb_failure();
     if (!top.player->finished()) s["sim.cycles"] = top.now();  // halted by the TLB check
     s["verify.invariant_failures"] = invariant_error.empty() ? 0 : 1;

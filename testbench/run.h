@@ -18,6 +18,7 @@ struct RunOptions {
   std::string trace;        // path, or "-" for standard input
   std::string faults_csv;   // if set: per-fault CSV, written whole or not at all
   std::string rtl_vcd;      // if set (tlb.impl = rtl or lockstep): VCD of the RTL TLB's signals
+  std::string ptw_vcd;      // if set (ptw.impl = rtl or lockstep): VCD of the RTL walker's signals
   std::string timeline_csv; // if set: frames and faults sampled over simulated time
   Cycles timeline_interval = 100000;  // cycles between timeline samples
   std::string vcd;          // if set: waveform of the model's main signals

@@ -4,8 +4,10 @@
 
 #include "common/config.h"
 #include "common/stats_registry.h"
+#include "lockstep_ptw.h"
 #include "lockstep_tlb.h"
 #include "mmu/tlb.h"
+#include "rtl_ptw.h"
 #include "rtl_tlb.h"
 
 namespace mmusim {
@@ -27,7 +29,8 @@ std::vector<TlbMaintenance*> maintenance_of(const std::vector<std::unique_ptr<Mm
 
 }  // namespace
 
-Top::Top(sc_core::sc_module_name name, const Config& cfg, TraceReader& trace, const std::string& rtl_vcd)
+Top::Top(sc_core::sc_module_name name, const Config& cfg, TraceReader& trace, const std::string& rtl_vcd,
+         const std::string& ptw_vcd)
     : sc_core::sc_module(name),
       clock(cfg.u64("cpu.freq_mhz")),
       mem("mem", cfg, clock),
@@ -44,6 +47,37 @@ Top::Top(sc_core::sc_module_name name, const Config& cfg, TraceReader& trace, co
   }
   player = std::make_unique<TracePlayer>("player", clock, trace, kernel, players, reference.get(),
                                          cfg.u64("cpu.quantum"));
+
+  // ptw.impl: the RTL walker as each CPU's, alone or in lockstep with the C++ one.
+  const std::string& ptw_impl = cfg.str("ptw.impl");
+  for (unsigned k = 0; k < mmus.size() && ptw_impl != "model"; ++k) {
+    RtlPtwParams p = rtl_ptw_params(cfg);
+    if (k == 0) p.vcd_path = ptw_vcd;
+    Cpu* cpu = cpus[k].get();
+    Mmu& mmu = *mmus[k];
+    if (ptw_impl == "rtl") {
+      std::unique_ptr<RtlPageTableWalker> rtl = make_rtl_ptw(p, mmu.pte_memory());
+      rtl->set_cycle_source([cpu] { return cpu->now(); });
+      rtl_ptws.push_back(rtl.get());
+      mmu.set_walker(std::move(rtl));
+    } else {
+      const unsigned pwc = unsigned(cfg.u64("mmu.pwc_entries"));
+      const bool nonleaf_wp = cfg.flag("mmu.nonleaf_wp");
+      auto pair = std::make_unique<LockstepPageTableWalker>(
+          mmu.pte_memory(),
+          [&](PteMemory& m) { return std::make_unique<CppPageTableWalker>(mmu.mode(), pwc, m, nonleaf_wp); },
+          [&](PteMemory& m) {
+            std::unique_ptr<RtlPageTableWalker> rtl = make_rtl_ptw(p, m);
+            rtl->set_cycle_source([cpu] { return cpu->now(); });
+            rtl_ptws.push_back(rtl.get());
+            return rtl;
+          });
+      pair->set_cycle_source([cpu] { return cpu->now(); });
+      pair->set_on_divergence([](const std::string&) { sc_core::sc_stop(); });
+      ptw_locksteps.push_back(pair.get());
+      mmu.set_walker(std::move(pair));
+    }
+  }
 
   // tlb.impl: the RTL TLB as each CPU's L1, alone or in lockstep with the C++ one.
   const std::string& impl = cfg.str("tlb.impl");
@@ -74,6 +108,10 @@ bool Top::tlb_failed() const {
     if (l->diverged()) return true;
   for (const RtlTlb* r : rtl_tlbs)
     if (!r->error().empty()) return true;
+  for (const LockstepPageTableWalker* l : ptw_locksteps)
+    if (l->diverged()) return true;
+  for (const RtlPageTableWalker* r : rtl_ptws)
+    if (!r->error().empty()) return true;
   return false;
 }
 
@@ -83,7 +121,25 @@ std::string Top::tlb_failure() const {
   for (size_t k = 0; k < rtl_tlbs.size(); ++k)
     if (!rtl_tlbs[k]->error().empty())
       return (rtl_tlbs.size() > 1 ? fmt::format("CPU {}: ", k) : "") + rtl_tlbs[k]->error() + "\n";
+  for (size_t k = 0; k < ptw_locksteps.size(); ++k)
+    if (ptw_locksteps[k]->diverged())
+      return (ptw_locksteps.size() > 1 ? fmt::format("CPU {}: ", k) : "") + ptw_locksteps[k]->report();
+  for (size_t k = 0; k < rtl_ptws.size(); ++k)
+    if (!rtl_ptws[k]->error().empty())
+      return (rtl_ptws.size() > 1 ? fmt::format("CPU {}: ", k) : "") + rtl_ptws[k]->error() + "\n";
   return "";
+}
+
+uint64_t Top::lockstep_walks() const {
+  uint64_t n = 0;
+  for (const LockstepPageTableWalker* l : ptw_locksteps) n += l->walks();
+  return n;
+}
+
+uint64_t Top::lockstep_walk_divergences() const {
+  uint64_t n = 0;
+  for (const LockstepPageTableWalker* l : ptw_locksteps) n += l->divergences();
+  return n;
 }
 
 uint64_t Top::lockstep_lookups() const {
@@ -105,6 +161,7 @@ void Top::halt() {
 
 void Top::finish_rtl_vcd(bool keep) {
   for (RtlTlb* r : rtl_tlbs) r->finish_vcd(keep);
+  for (RtlPageTableWalker* r : rtl_ptws) r->finish_vcd(keep);
 }
 
 void Top::report(StatsJson& out) const {

@@ -21,14 +21,18 @@
 namespace mmusim {
 
 class Config;
+class LockstepPageTableWalker;
 class LockstepTlb;
+class RtlPageTableWalker;
 class RtlTlb;
 class TraceReader;
 
 class Top : public sc_core::sc_module {
  public:
-  // rtl_vcd: with tlb.impl = rtl or lockstep, a VCD of CPU 0's RTL TLB signals.
-  Top(sc_core::sc_module_name name, const Config& cfg, TraceReader& trace, const std::string& rtl_vcd = "");
+  // rtl_vcd: with tlb.impl = rtl or lockstep, a VCD of CPU 0's RTL TLB signals;
+  // ptw_vcd: with ptw.impl = rtl or lockstep, one of CPU 0's RTL walker.
+  Top(sc_core::sc_module_name name, const Config& cfg, TraceReader& trace, const std::string& rtl_vcd = "",
+      const std::string& ptw_vcd = "");
   ~Top() override;
 
   Clock clock;
@@ -43,17 +47,22 @@ class Top : public sc_core::sc_module {
   // with rtl and lockstep, the lockstep pair with lockstep; empty otherwise.
   std::vector<RtlTlb*> rtl_tlbs;
   std::vector<LockstepTlb*> locksteps;
+  // Each CPU's walker chosen by ptw.impl (owned by its mmu), likewise.
+  std::vector<RtlPageTableWalker*> rtl_ptws;
+  std::vector<LockstepPageTableWalker*> ptw_locksteps;
 
   Cycles now() const { return player->now(); }
-  // A lockstep divergence or a failed RTL assertion: whether, and the report.
+  // A lockstep divergence or a failed RTL assertion (TLB or walker): whether, and the report.
   bool tlb_failed() const;
   std::string tlb_failure() const;
   uint64_t lockstep_lookups() const;
   uint64_t lockstep_divergences() const;
+  uint64_t lockstep_walks() const;
+  uint64_t lockstep_walk_divergences() const;
   // Stops the simulation for good from the player's thread (sc_stop, then
   // waits on an event never notified): the run ends at this point.
   void halt();
-  // Closes the RTL's VCD: keep it (moved into place) or delete it.
+  // Closes the RTL's VCDs: keep them (moved into place) or delete them.
   void finish_rtl_vcd(bool keep);
 
   // Every statistic of every module, one flat JSON object.

@@ -74,6 +74,10 @@ std::vector<ParamDecl> build_schema() {
   s.push_back(enum_param("tlb.impl", "model", {"model", "rtl", "lockstep"},
                          "TLB implementation: model (the C++ TLB), rtl (the verilated RTL TLB) "
                          "or lockstep (both, with every lookup compared)"));
+  s.push_back(enum_param("ptw.impl", "model", {"model", "rtl", "lockstep"},
+                         "page-table walker: model (the C++ walker), rtl (the verilated RTL "
+                         "walker, charging its own cycles) or lockstep (both, with every walk "
+                         "compared; the C++ walker's timing)"));
   s.push_back(uint_param("tlb.seed", 1, 0, kTomlIntMax, "",
                          "seed of the random replacement policy"));
   s.push_back(uint_param("tlb.l1.entries", 64, 1, 65'536, "entries",

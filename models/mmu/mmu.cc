@@ -35,7 +35,8 @@ Mmu::Mmu(sc_core::sc_module_name name, const Config& cfg, const Clock& clock)
       clock_(clock),
       mode_(parse_mode(cfg.str("mmu.mode"))),
       pte_mem_(*this),
-      walker_(mode_, unsigned(cfg.u64("mmu.pwc_entries")), pte_mem_, cfg.flag("mmu.nonleaf_wp")),
+      walker_(std::make_unique<CppPageTableWalker>(mode_, unsigned(cfg.u64("mmu.pwc_entries")), pte_mem_,
+                                                   cfg.flag("mmu.nonleaf_wp"))),
       l1_(make_tlb(cfg, "l1")) {
   if (cfg.u64("tlb.l2.entries") > 0) l2_ = make_tlb(cfg, "l2");
   cpu_socket.register_b_transport(this, &Mmu::b_transport);
@@ -45,6 +46,8 @@ Mmu::Mmu(sc_core::sc_module_name name, const Config& cfg, const Clock& clock)
 Mmu::~Mmu() = default;
 
 void Mmu::set_l1(std::unique_ptr<TlbModel> tlb) { l1_ = std::move(tlb); }
+
+void Mmu::set_walker(std::unique_ptr<WalkerModel> walker) { walker_ = std::move(walker); }
 
 void Mmu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
   auto* ext = trans.get_extension<AccessExtension>();
@@ -85,7 +88,7 @@ void Mmu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
   if (hit && !pte_permits(Pte(hit->flags), access)) {
     ext->fault = WalkFault::Permission;
   } else if (!hit || (access == AccessType::Store && !(hit->flags & Pte::D))) {
-    const WalkResult w = walker_.walk(ext->root, vpn, access);
+    const WalkResult w = walker_->walk(ext->root, vpn, access, ext->asid);
     cycles += w.cycles;
     ext->walk_cycles = w.cycles;
     if (w.fault != WalkFault::None) {
@@ -133,7 +136,7 @@ void Mmu::invalidate_all() {
   ++stats_.sfence_all;
   l1_->invalidate_all();
   if (l2_) l2_->invalidate_all();
-  walker_.flush_pwc();
+  walker_->flush_pwc();
 }
 
 void Mmu::invalidate_asid(Asid asid) {
@@ -181,6 +184,19 @@ void Mmu::SocketPteMemory::write_pte(PAddr pa, uint64_t value, Cycles& delay) {
   delay += transfer(tlm::TLM_WRITE_COMMAND, pa, value);
 }
 
+uint64_t Mmu::SocketPteMemory::peek_pte(PAddr pa) {
+  uint64_t value = 0;
+  tlm::tlm_generic_payload t;
+  t.set_command(tlm::TLM_READ_COMMAND);
+  t.set_address(pa);
+  t.set_data_ptr(reinterpret_cast<unsigned char*>(&value));
+  t.set_data_length(sizeof value);
+  t.set_streaming_width(sizeof value);
+  if (mmu_.mem_socket->transport_dbg(t) != sizeof value)
+    SC_REPORT_FATAL("/mmusim/mmu/ptw", "page-table peek outside memory");
+  return value;
+}
+
 void Mmu::report(StatsJson& out) const {
   out["tlb.l1.hits"] = stats_.l1_hits;
   out["tlb.l1.misses"] = stats_.l1_misses;
@@ -193,7 +209,7 @@ void Mmu::report(StatsJson& out) const {
   out["tlb.sfence_all"] = stats_.sfence_all;
   out["tlb.sfence_asid"] = stats_.sfence_asid;
   out["tlb.sfence_page"] = stats_.sfence_page;
-  const WalkerStats& w = walker_.stats();
+  const WalkerStats& w = walker_->stats();
   out["ptw.walks"] = w.walks;
   out["ptw.mem_reads"] = w.mem_reads;
   out["ptw.mem_writes"] = w.mem_writes;

@@ -16,6 +16,7 @@
 #include "mmu/page_table_walker.h"
 #include "mmu/tlb_maintenance.h"
 #include "mmu/tlb_model.h"
+#include "mmu/walker_model.h"
 
 namespace mmusim {
 
@@ -48,15 +49,20 @@ class Mmu : public sc_core::sc_module, public TlbMaintenance {
   void invalidate_page(Vpn vpn, Asid asid) override;
   void invalidate_asid(Asid asid) override;
   void invalidate_all() override;
-  void flush_walk_cache() override { walker_.flush_pwc(); }
+  void flush_walk_cache() override { walker_->flush_pwc(); }
   void visit_entries(const std::function<void(const TlbEntry&)>& fn) const override;
 
   // Swap the L1 TLB implementation (RTL adapter, lockstep pair).
   void set_l1(std::unique_ptr<TlbModel> tlb);
   TlbModel& l1() { return *l1_; }
   TlbModel* l2() { return l2_.get(); }
-  PageTableWalker& walker() { return walker_; }
-  const PageTableWalker& walker() const { return walker_; }
+  // Swap the page-table walker (ptw.impl: RTL adapter, lockstep pair).
+  void set_walker(std::unique_ptr<WalkerModel> walker);
+  WalkerModel& walker() { return *walker_; }
+  const WalkerModel& walker() const { return *walker_; }
+  // The memory the walker reads PTEs from (through mem_socket, timed); an
+  // RTL walker set with set_walker() is served from it too.
+  PteMemory& pte_memory() { return pte_mem_; }
   PagingMode mode() const { return mode_; }
   const MmuStats& stats() const { return stats_; }
   void report(StatsJson& out) const;
@@ -70,6 +76,7 @@ class Mmu : public sc_core::sc_module, public TlbMaintenance {
     explicit SocketPteMemory(Mmu& mmu) : mmu_(mmu) {}
     uint64_t read_pte(PAddr pa, Cycles& delay) override;
     void write_pte(PAddr pa, uint64_t value, Cycles& delay) override;
+    uint64_t peek_pte(PAddr pa) override;  // a debug transaction: untimed, uncounted
 
    private:
     Cycles transfer(tlm::tlm_command cmd, PAddr pa, uint64_t& value);
@@ -83,7 +90,7 @@ class Mmu : public sc_core::sc_module, public TlbMaintenance {
   const Clock& clock_;
   PagingMode mode_;
   SocketPteMemory pte_mem_;
-  PageTableWalker walker_;
+  std::unique_ptr<WalkerModel> walker_;
   std::unique_ptr<TlbModel> l1_;
   std::unique_ptr<TlbModel> l2_;  // null when tlb.l2.entries = 0
   MmuStats stats_;

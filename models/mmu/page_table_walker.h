@@ -19,6 +19,12 @@ class PteMemory {
   virtual ~PteMemory() = default;
   virtual uint64_t read_pte(PAddr pa, Cycles& delay) = 0;
   virtual void write_pte(PAddr pa, uint64_t value, Cycles& delay) = 0;
+  // The PTE at `pa` without a timed access or any statistic (the lockstep
+  // checker's look at memory the C++ walker did not read). By default a read.
+  virtual uint64_t peek_pte(PAddr pa) {
+    Cycles ignored = 0;
+    return read_pte(pa, ignored);
+  }
 };
 
 // Does a leaf PTE's R/W/X/U allow this user-mode access? (V must be set.)

@@ -133,7 +133,7 @@ TEST_CASE("cli: every statistic of the contract is present in every run", "[cli]
         "faults.cow_reuse", "faults.segv", "memory.frames_in_use", "memory.frames_peak", "memory.data_frames_peak",
         "memory.pt_frames_peak", "memory.bytes_copied", "fork.count", "fork.failed", "fork.cycles",
         "fork.ptes_copied", "kernel.oom_kills", "verify.loads_checked", "verify.mismatches", "lockstep.lookups",
-        "lockstep.divergences"}) {
+        "lockstep.divergences", "lockstep.walks", "lockstep.walk_divergences"}) {
     INFO(k);
     CHECK(s.contains(k));
   }
@@ -203,8 +203,8 @@ TEST_CASE("cli: --faults writes one row per fault, and nothing on bad input", "[
 TEST_CASE("cli: --help and --version", "[cli]") {
   const ProcessResult h = run_mmusim({"--help"});
   CHECK(h.exit_code == 0);
-  for (const char* opt : {"--config", "--set", "--fork-policy", "--tlb", "--stats", "--faults", "--vcd", "--compare",
-                          "--quiet"})
+  for (const char* opt : {"--config", "--set", "--fork-policy", "--tlb", "--ptw", "--stats", "--faults", "--vcd",
+                          "--compare", "--quiet"})
     CHECK(h.out.find(opt) != std::string::npos);
   const ProcessResult v = run_mmusim({"--version"});
   CHECK(v.exit_code == 0);
@@ -222,9 +222,9 @@ TEST_CASE("cli: --help names what each argument takes and the configuration sche
   for (const char* opt : {"-c,--config FILE", "--stats FILE", "--faults FILE", "--timeline FILE", "--vcd FILE",
                           "--check-stats FILE", "--set KEY=VALUE", "--timeline-interval CYCLES", "TRACE"})
     CHECK(h.out.find(opt) != std::string::npos);
-  // --fork-policy and --tlb accept exactly the values the schema declares.
+  // --fork-policy, --tlb and --ptw accept exactly the values the schema declares.
   for (const auto& [opt, key] : {std::pair<std::string, std::string>{"--fork-policy", "kernel.fork_policy"},
-                                 {"--tlb", "tlb.impl"}}) {
+                                 {"--tlb", "tlb.impl"}, {"--ptw", "ptw.impl"}}) {
     const ParamDecl* d = find_param(key);
     REQUIRE(d != nullptr);
     std::string choices;

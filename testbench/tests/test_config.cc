@@ -71,7 +71,7 @@ TEST_CASE("config: defaults", "[config]") {
 
 TEST_CASE("config: the schema is well formed", "[config]") {
   const auto& schema = mmusim::config_schema();
-  REQUIRE(schema.size() == 68);
+  REQUIRE(schema.size() == 69);
   CHECK(schema.front().name == "cpu.freq_mhz");
   CHECK(schema.back().name == "verify.max_reports");
   std::set<std::string> names;
@@ -87,7 +87,7 @@ TEST_CASE("config: the schema is well formed", "[config]") {
   CHECK(mmusim::find_param("tlb.l1") == nullptr);
   // Every key the public interface names.
   for (const char* key :
-       {"cpu.freq_mhz", "tlb.impl", "tlb.l1.entries", "tlb.l1.ways", "tlb.l1.latency",
+       {"cpu.freq_mhz", "tlb.impl", "ptw.impl", "tlb.l1.entries", "tlb.l1.ways", "tlb.l1.latency",
         "tlb.l1.policy", "tlb.l2.entries", "tlb.l2.ways", "tlb.l2.latency", "tlb.l2.policy",
         "mmu.mode", "mmu.asid_bits", "mmu.pwc_entries", "mem.size", "mem.latency",
         "mem.copy_bytes_per_cycle", "kernel.fork_policy", "kernel.zero_page", "kernel.trap_entry",

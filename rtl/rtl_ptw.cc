@@ -1,0 +1,357 @@
+// The adapter between WalkerModel and the verilated RTL walker; see rtl_ptw.h.
+#include "rtl_ptw.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <type_traits>
+#include <utility>
+
+#include "common/config.h"
+#include "common/error.h"
+#include "common/output_file.h"
+
+#ifdef MMUSIM_HAVE_RTL
+#include "rtl_ptw_variants.h"  // generated: the verilated models
+#include "verilated.h"
+#if VM_TRACE
+#include "verilated_vcd_c.h"
+#endif
+#endif
+
+namespace mmusim {
+
+namespace {
+
+const char* mode_name(PagingMode m) { return m == PagingMode::Sv39 ? "sv39" : "sv48"; }
+
+const char* bug_name(PtwBug b) {
+  switch (b) {
+    case PtwBug::None: return "";
+    case PtwBug::Align: return " (faulty: alignment)";
+    case PtwBug::LostDirty: return " (faulty: lost dirty)";
+    case PtwBug::StalePwc: return " (faulty: stale pwc)";
+  }
+  return "";
+}
+
+#ifdef MMUSIM_HAVE_RTL
+
+constexpr uint64_t kVpnMask = (uint64_t{1} << 52) - 1;  // -GVpnWidth=52 (rtl/rtl.cmake)
+constexpr uint64_t kPpnMask = (uint64_t{1} << 44) - 1;  // -GPpnWidth=44
+
+template <class V>
+class RtlPtwImpl final : public RtlPageTableWalker {
+ public:
+  RtlPtwImpl(const RtlPtwParams& p, PteMemory& mem)
+      : ctx_(std::make_unique<VerilatedContext>()),
+        mem_(mem),
+        mode_(p.mode),
+        pwc_entries_(p.pwc_entries),
+        period_ps_(std::max<uint64_t>(2, p.period_ps)) {
+    ctx_->fatalOnError(false);  // an assertion failure is reported through error()
+    ctx_->errorLimit(1);
+#if VM_TRACE
+    if (!p.vcd_path.empty()) ctx_->traceEverOn(true);
+#endif
+    m_ = std::make_unique<V>(ctx_.get(), "ptw");
+#if VM_TRACE
+    if (!p.vcd_path.empty()) {
+      vcd_file_ = std::make_unique<OutputFile>(p.vcd_path);
+      vcd_ = std::make_unique<VerilatedVcdC>();
+      m_->trace(vcd_.get(), 99);
+      vcd_->set_time_unit("1ps");
+      vcd_->set_time_resolution("1ps");
+      vcd_->open(vcd_file_->temp_path().c_str());
+      if (!vcd_->isOpen()) throw UserError(fmt::format("{}: cannot write", p.vcd_path));
+    }
+#else
+    if (!p.vcd_path.empty()) throw UserError("--vcd: the RTL walker was verilated without --trace");
+#endif
+    V& m = *m_;
+    m.clk_i = 0;
+    m.rst_ni = 0;
+    m.nonleaf_wp_i = p.nonleaf_wp;
+    m.req_valid_i = m.pwc_flush_i = m.mem_req_ready_i = m.mem_rsp_valid_i = 0;
+    eval();
+    cycle();
+    cycle();
+    m.rst_ni = 1;
+    eval();
+  }
+
+  ~RtlPtwImpl() override {
+    // Verilator erases a model's scopes through the thread's current context
+    // (see RtlTlbImpl's destructor).
+    Verilated::threadContextp(ctx_.get());
+    finish_vcd(false);
+    m_->final();
+  }
+
+  WalkResult walk(Ppn root, Vpn vpn, AccessType access, Asid asid) override {
+    sync_vcd_time();
+    Verilated::threadContextp(ctx_.get());
+    V& m = *m_;
+    m.req_vpn_i = vpn & kVpnMask;
+    m.req_root_i = root & kPpnMask;
+    m.req_asid_i = static_cast<uint16_t>(asid);
+    m.req_access_i = static_cast<uint8_t>(access);
+    m.req_valid_i = 1;
+    // Idle: the RTL is ready, so this edge accepts the request.
+    cycle();
+    m.req_valid_i = 0;
+    Cycles edges = 1;
+    bool outstanding = false;
+    Cycles countdown = 0;
+    uint64_t rdata = 0;
+    for (;;) {
+      m.clk_i = 0;
+      m.mem_req_ready_i = 0;
+      m.mem_rsp_valid_i = 0;
+      eval();
+      if (m.rsp_valid_o) break;
+      if (outstanding && countdown > 2 && !vcd_on()) {
+        // Waiting for memory, the RTL holds its state (its inputs do not
+        // change until the answer): those edges are counted, not evaluated.
+        const Cycles idle = countdown - 2;
+        countdown -= idle;
+        cycles_ += idle;
+        edges += idle;
+      }
+      if (outstanding && --countdown == 0) {
+        m.mem_rsp_valid_i = 1;
+        m.mem_rsp_rdata_i = rdata;
+        outstanding = false;
+      } else if (!outstanding && m.mem_req_valid_o) {
+        // Accepted at this edge; the memory's delay runs from here.
+        m.mem_req_ready_i = 1;
+        Cycles delay = 0;
+        if (m.mem_req_we_o) {
+          mem_.write_pte(m.mem_req_addr_o, m.mem_req_wdata_o, delay);
+          rdata = 0;
+        } else {
+          rdata = mem_.read_pte(m.mem_req_addr_o, delay);
+        }
+        countdown = std::max<Cycles>(1, delay);
+        outstanding = true;
+      }
+      m.clk_i = 1;
+      eval();
+      ++cycles_;
+      ++edges;
+    }
+    WalkResult r;
+    r.fault = static_cast<WalkFault>(m.rsp_fault_o);
+    r.pte = Pte{m.rsp_pte_o};
+    r.pte_addr = m.rsp_pte_addr_o;
+    r.level = m.rsp_level_o;
+    r.write_protected = m.rsp_wp_o;
+    r.mem_reads = m.rsp_mem_reads_o;
+    r.cycles = edges;
+    pwc_hit_ = m.rsp_pwc_hit_o;
+    pwc_miss_ = m.rsp_pwc_miss_o;
+    ++stats_.walks;
+    stats_.mem_reads += r.mem_reads;
+    stats_.mem_writes += m.rsp_mem_write_o;
+    stats_.cycles += r.cycles;
+    stats_.pwc_hits += pwc_hit_;
+    stats_.pwc_misses += pwc_miss_;
+    // Back to idle: the edge that leaves the answer (not charged to the walk).
+    m.clk_i = 1;
+    eval();
+    ++cycles_;
+    note_assertions();
+    return r;
+  }
+
+  void flush_pwc() override {
+    Verilated::threadContextp(ctx_.get());
+    m_->pwc_flush_i = 1;
+    cycle();
+    m_->pwc_flush_i = 0;
+    note_assertions();
+  }
+
+  const WalkerStats& stats() const override { return stats_; }
+  PagingMode mode() const override { return mode_; }
+  const std::string& error() const override { return error_; }
+  uint64_t cycles() const override { return cycles_; }
+  bool last_pwc_hit() const override { return pwc_hit_; }
+  bool last_pwc_miss() const override { return pwc_miss_; }
+
+  unsigned pwc_valid_entries() const override {
+    if (pwc_entries_ == 0) return 0;
+    const auto v = m_->rootp->ptw__DOT__pwc_valid_q;
+    unsigned n = 0;
+    for (unsigned i = 0; i < pwc_entries_; ++i) n += bit(v, i);
+    return n;
+  }
+
+  void set_cycle_source(std::function<uint64_t()> now) override { now_ = std::move(now); }
+
+  void finish_vcd(bool keep) override {
+#if VM_TRACE
+    if (!vcd_) return;
+    vcd_->close();
+    vcd_.reset();
+    std::unique_ptr<OutputFile> file = std::move(vcd_file_);
+    if (keep) file->commit();
+    else file->abandon();
+#else
+    (void)keep;
+#endif
+  }
+
+ private:
+  template <class T>
+  static bool bit(const T& v, unsigned i) {
+    if constexpr (std::is_integral_v<T>) {
+      return (v >> i) & 1;
+    } else {
+      return (v[i / 32] >> (i % 32)) & 1;  // VlWide
+    }
+  }
+
+  void note_assertions() {
+    if (VL_UNLIKELY(ctx_->gotError()) && error_.empty())
+      error_ = "an assertion of the RTL walker failed (its message is on standard output)";
+  }
+
+  void sync_vcd_time() {
+#if VM_TRACE
+    if (now_ && vcd_) {
+      const uint64_t t = now_() * period_ps_;
+      if (t > time_) time_ = t;
+    }
+#endif
+  }
+
+  void cycle() {
+    m_->clk_i = 0;
+    eval();
+    m_->clk_i = 1;
+    eval();
+    ++cycles_;
+  }
+
+  bool vcd_on() const {
+#if VM_TRACE
+    return vcd_ != nullptr;
+#else
+    return false;
+#endif
+  }
+
+  void eval() {
+    m_->eval();
+#if VM_TRACE
+    if (vcd_) {
+      vcd_->dump(time_);
+      time_ += period_ps_ / 2;
+    }
+#endif
+  }
+
+  std::unique_ptr<VerilatedContext> ctx_;
+  std::unique_ptr<V> m_;
+#if VM_TRACE
+  std::unique_ptr<OutputFile> vcd_file_;
+  std::unique_ptr<VerilatedVcdC> vcd_;
+#endif
+  PteMemory& mem_;
+  PagingMode mode_;
+  unsigned pwc_entries_;
+  uint64_t period_ps_;
+  std::function<uint64_t()> now_;
+  uint64_t time_ = 0;  // VCD time, ps
+  uint64_t cycles_ = 0;
+  bool pwc_hit_ = false, pwc_miss_ = false;
+  WalkerStats stats_;
+  std::string error_;
+};
+
+struct Variant {
+  PagingMode mode;
+  unsigned pwc_entries;
+  PtwBug bug;
+  std::unique_ptr<RtlPageTableWalker> (*make)(const RtlPtwParams&, PteMemory&);
+};
+
+template <class V>
+std::unique_ptr<RtlPageTableWalker> make_variant(const RtlPtwParams& p, PteMemory& mem) {
+  return std::make_unique<RtlPtwImpl<V>>(p, mem);
+}
+
+#define MMUSIM_RTL_PTW_ROW(cls, mode, pwc, bug) Variant{PagingMode::mode, pwc, PtwBug::bug, &make_variant<cls>},
+const Variant kVariants[] = {MMUSIM_RTL_PTW_VARIANT_TABLE(MMUSIM_RTL_PTW_ROW)};
+#undef MMUSIM_RTL_PTW_ROW
+
+const Variant* find_variant(const RtlPtwParams& p) {
+  for (const Variant& v : kVariants)
+    if (v.mode == p.mode && v.pwc_entries == p.pwc_entries && v.bug == p.bug) return &v;
+  return nullptr;
+}
+
+#endif  // MMUSIM_HAVE_RTL
+
+std::string unavailable(const RtlPtwParams& p) {
+  if (!rtl_ptw_built())
+    return "this build has no RTL walker (it was configured with -DMMUSIM_RTL=OFF); use --ptw model";
+#ifdef MMUSIM_HAVE_RTL
+  if (find_variant(p)) return "";
+#endif
+  return fmt::format(
+      "the RTL walker was not verilated for mmu.mode = {}, mmu.pwc_entries = {}{} "
+      "(verilated: {}; add the variant to the CMake cache variable MMUSIM_RTL_PTW_VARIANTS)",
+      mode_name(p.mode), p.pwc_entries, bug_name(p.bug), rtl_ptw_variants());
+}
+
+}  // namespace
+
+bool rtl_ptw_built() {
+#ifdef MMUSIM_HAVE_RTL
+  return true;
+#else
+  return false;
+#endif
+}
+
+std::string rtl_ptw_variants() {
+  std::string out;
+#ifdef MMUSIM_HAVE_RTL
+  for (const Variant& v : kVariants)
+    if (v.bug == PtwBug::None)
+      out += fmt::format("{}{} pwc {}", out.empty() ? "" : ", ", mode_name(v.mode), v.pwc_entries);
+#endif
+  return out;
+}
+
+RtlPtwParams rtl_ptw_params(const Config& cfg) {
+  RtlPtwParams p;
+  p.mode = cfg.str("mmu.mode") == "sv48" ? PagingMode::Sv48 : PagingMode::Sv39;
+  p.pwc_entries = unsigned(cfg.u64("mmu.pwc_entries"));
+  p.nonleaf_wp = cfg.flag("mmu.nonleaf_wp");
+  const uint64_t mhz = std::max<uint64_t>(1, cfg.u64("cpu.freq_mhz"));
+  p.period_ps = std::max<uint64_t>(2, (1'000'000 + mhz / 2) / mhz);
+  return p;
+}
+
+std::string rtl_ptw_unavailable(const Config& cfg) {
+  const std::string& impl = cfg.str("ptw.impl");
+  if (impl == "model") return "";
+  const std::string why = unavailable(rtl_ptw_params(cfg));
+  return why.empty() ? "" : fmt::format("ptw.impl = {}: {}", impl, why);
+}
+
+std::unique_ptr<RtlPageTableWalker> make_rtl_ptw(const RtlPtwParams& p, PteMemory& mem) {
+  const std::string why = unavailable(p);
+  if (!why.empty()) throw UserError(why);
+#ifdef MMUSIM_HAVE_RTL
+  return find_variant(p)->make(p, mem);
+#else
+  (void)mem;
+  return nullptr;
+#endif
+}
+
+}  // namespace mmusim
