@@ -55,6 +55,7 @@ foreach(_variant ${MMUSIM_RTL_TLB_VARIANTS})
     SOURCES ${_rtl_sources}
     TOP_MODULE tlb
     PREFIX ${_prefix}
+    INCLUDE_DIRS ${CMAKE_CURRENT_LIST_DIR}
     TRACE
     VERILATOR_ARGS -Wall -Wno-fatal -Wno-ENUMVALUE --assert -O3 --x-assign fast --x-initial fast
                    -GEntries=${_entries} -GWays=${_ways} -GPolicy=2'd${_pnum} -GVpnWidth=52

@@ -25,18 +25,22 @@
 // _d / _q registers, always_ff holding only reset and q <= d). The entry
 // payloads are a memory written by index, as in lowRISC's prim_ram_1p, so that a
 // fill does not rewrite every slot.
-module tlb
-  import tlb_pkg::*;
-#(
+`include "mmu_assert.svh"
+
+module tlb #(
   parameter int unsigned Entries   = 64,
   parameter int unsigned Ways      = 4,     // Ways = Entries: fully associative
   parameter int unsigned VpnWidth  = 36,    // Sv48; the simulator builds it with 52 (64-bit VAs)
   parameter int unsigned PpnWidth  = 44,
   parameter int unsigned AsidWidth = 16,
-  parameter repl_e       Policy    = ReplPlru,
+  parameter tlb_pkg::repl_e Policy = tlb_pkg::ReplPlru,
   localparam int unsigned Sets     = Entries / Ways,
   localparam int unsigned SetW     = (Sets > 1) ? $clog2(Sets) : 1,
-  localparam int unsigned WayW     = (Ways > 1) ? $clog2(Ways) : 1
+  localparam int unsigned WayW     = (Ways > 1) ? $clog2(Ways) : 1,
+  // The package's constants the ports use (yosys 0.23, which scripts/prove
+  // reads this file with, has no "import").
+  localparam int unsigned FlagsW   = tlb_pkg::FlagsW,
+  localparam int unsigned LevelW   = tlb_pkg::LevelW
 ) (
   input  logic                 clk_i,
   // The assertions' "disable iff (!rst_ni)" is a synchronous use of the reset.
@@ -76,12 +80,15 @@ module tlb
   // Invalidation (sfence.vma).
   input  logic                 inv_valid_i,
   output logic                 inv_ready_o,
-  input  inv_e                 inv_kind_i,
+  input  tlb_pkg::inv_e        inv_kind_i,
   input  logic [VpnWidth-1:0]  inv_vpn_i,
   input  logic [AsidWidth-1:0] inv_asid_i,
   output logic                 inv_done_o
 );
 
+  localparam int unsigned PageLevels = tlb_pkg::PageLevels;
+  localparam int unsigned LevelBits  = tlb_pkg::LevelBits;
+  localparam int unsigned FlagG      = tlb_pkg::FlagG;
   localparam bit          SetsPow2 = (Sets & (Sets - 1)) == 0;
   localparam int unsigned TreeK    = (Ways > 1) ? $clog2(Ways) : 0;  // plru tree depth
   localparam int unsigned PlruW    = (Ways > 1) ? Ways - 1 : 1;      // plru bits per set
@@ -94,13 +101,16 @@ module tlb
     logic [LevelW-1:0]    level;
   } entry_t;
 
+  // (The functions assign their name rather than "return": yosys 0.23 has no
+  // "return".)
+
   // The set a page of `level` containing `vpn` lives in.
   function automatic logic [SetW-1:0] set_of(logic [VpnWidth-1:0] vpn, logic [LevelW-1:0] level);
     logic [VpnWidth-1:0] tag;
     tag = vpn >> (LevelBits * level);
-    if (Sets == 1) return '0;
-    if (SetsPow2) return tag[SetW-1:0];
-    return SetW'(tag % VpnWidth'(Sets));
+    if (Sets == 1)     set_of = '0;
+    else if (SetsPow2) set_of = tag[SetW-1:0];
+    else               set_of = SetW'(tag % VpnWidth'(Sets));
   endfunction
 
   // Whether `a` and `b` lie in the same page of `level`.
@@ -108,17 +118,15 @@ module tlb
                                      logic [LevelW-1:0] level);
     logic [VpnWidth-1:0] mask;
     mask = {VpnWidth{1'b1}} << (LevelBits * level);
-    return ((a ^ b) & mask) == '0;
+    same_page = ((a ^ b) & mask) == '0;
   endfunction
 
   // The lowest set bit of `v` (0 if none).
   function automatic logic [WayW-1:0] lowest_way(logic [Ways-1:0] v);
-    logic [WayW-1:0] way;
-    way = '0;
+    lowest_way = '0;
     for (int w = Ways - 1; w >= 0; w--) begin
-      if (v[w]) way = WayW'(w);
+      if (v[w]) lowest_way = WayW'(w);
     end
-    return way;
   endfunction
 
   ///////////
@@ -241,12 +249,12 @@ module tlb
       if (inv_valid_i) begin
         for (int unsigned w = 0; w < Ways; w++) begin
           case (inv_kind_i)  // every kind listed: no "unique" check needed
-            InvAll:     inv_hit[s][w] = 1'b1;
-            InvAsid:    inv_hit[s][w] = asid_q[s][w] == inv_asid_i && !global_q[s][w];
-            InvVpn:     inv_hit[s][w] = same_page(vpn_q[s][w], inv_vpn_i, level_q[s][w]);
-            InvVpnAsid: inv_hit[s][w] = same_page(vpn_q[s][w], inv_vpn_i, level_q[s][w]) &&
-                                        (asid_q[s][w] == inv_asid_i || global_q[s][w]);
-            default:    inv_hit[s][w] = 1'b0;
+            tlb_pkg::InvAll:     inv_hit[s][w] = 1'b1;
+            tlb_pkg::InvAsid:    inv_hit[s][w] = asid_q[s][w] == inv_asid_i && !global_q[s][w];
+            tlb_pkg::InvVpn:     inv_hit[s][w] = same_page(vpn_q[s][w], inv_vpn_i, level_q[s][w]);
+            tlb_pkg::InvVpnAsid: inv_hit[s][w] = same_page(vpn_q[s][w], inv_vpn_i, level_q[s][w]) &&
+                                                 (asid_q[s][w] == inv_asid_i || global_q[s][w]);
+            default:             inv_hit[s][w] = 1'b0;
           endcase
         end
       end
@@ -254,7 +262,7 @@ module tlb
   end
 
   always_comb begin
-    valid_d = valid_q;
+    for (int unsigned s = 0; s < Sets; s++) valid_d[s] = valid_q[s];
     if (inv_go) begin
       for (int unsigned s = 0; s < Sets; s++) valid_d[s] = valid_q[s] & ~inv_hit[s];
     end
@@ -273,7 +281,7 @@ module tlb
   assign touch_set = fill_go ? fill_set : lk_hit_set;
   assign touch_way = fill_go ? fill_way : lk_way;
 
-  if (Policy == ReplLru) begin : g_lru
+  if (Policy == tlb_pkg::ReplLru) begin : g_lru
     // Exact LRU as a rank per way: 0 = most recently used, Ways-1 = the victim.
     // The ranks of a set are a permutation; a use moves the way to rank 0 and
     // ages the ways that were more recent than it.
@@ -288,7 +296,9 @@ module tlb
     end
 
     always_comb begin
-      rank_d = rank_q;
+      for (int unsigned s = 0; s < Sets; s++) begin
+        for (int unsigned w = 0; w < Ways; w++) rank_d[s][w] = rank_q[s][w];
+      end
       if (touch) begin
         for (int unsigned w = 0; w < Ways; w++) begin
           if (WayW'(w) == touch_way) begin
@@ -302,18 +312,16 @@ module tlb
 
     // At reset way w has rank w (no way has been used; only invalid ways are
     // chosen until the set is full, and by then every way has been used).
-    logic [WayW-1:0] rank_init [Sets][Ways];
-    always_comb begin
-      for (int unsigned s = 0; s < Sets; s++) begin
-        for (int unsigned w = 0; w < Ways; w++) rank_init[s][w] = WayW'(w);
-      end
-    end
-
+    // (Arrays are copied element by element: yosys 0.23 copies no whole array.)
     always_ff @(posedge clk_i or negedge rst_ni) begin
       if (!rst_ni) begin
-        rank_q <= rank_init;
+        for (int unsigned s = 0; s < Sets; s++) begin
+          for (int unsigned w = 0; w < Ways; w++) rank_q[s][w] <= WayW'(w);
+        end
       end else begin
-        rank_q <= rank_d;
+        for (int unsigned s = 0; s < Sets; s++) begin
+          for (int unsigned w = 0; w < Ways; w++) rank_q[s][w] <= rank_d[s][w];
+        end
       end
     end
 
@@ -324,12 +332,11 @@ module tlb
       rank_seen = '0;
       for (int unsigned w = 0; w < Ways; w++) rank_seen[rank_q[touch_set][w]] = 1'b1;
     end
-    LruRanksPermutation: assert property (@(posedge clk_i) disable iff (!rst_ni)
-                                          &rank_seen)
-      else $error("tlb: lru ranks of set %0d are not a permutation", touch_set);
+    `MMU_ASSERT(LruRanksPermutation, &rank_seen,
+                ("tlb: lru ranks of set %0d are not a permutation", touch_set))
 `endif
 
-  end else if (Policy == ReplPlru) begin : g_plru
+  end else if (Policy == tlb_pkg::ReplPlru) begin : g_plru
     // Tree pseudo-LRU: bit b[i] of node i (heap order, root 0, children 2i+1
     // and 2i+2) is 0 when the pseudo-LRU side is the left subtree. Node i at
     // depth d is (2^d - 1) + j, j being the top d bits of the ways below it.
@@ -338,7 +345,7 @@ module tlb
 
     always_comb begin
       victim_way = '0;
-      for (int d = 0; d < int'(TreeK); d++) begin
+      for (int unsigned d = 0; d < TreeK; d++) begin
         for (int unsigned j = 0; j < (1 << d); j++) begin
           if ((victim_way >> (TreeK - d)) == WayW'(j)) begin
             victim_way[TreeK-1-d] = plru_q[fill_set][(1 << d) - 1 + j];
@@ -348,9 +355,9 @@ module tlb
     end
 
     always_comb begin
-      plru_d = plru_q;
+      for (int unsigned s = 0; s < Sets; s++) plru_d[s] = plru_q[s];
       if (touch) begin
-        for (int d = 0; d < int'(TreeK); d++) begin
+        for (int unsigned d = 0; d < TreeK; d++) begin
           for (int unsigned j = 0; j < (1 << d); j++) begin
             if ((touch_way >> (TreeK - d)) == WayW'(j)) begin
               plru_d[touch_set][(1 << d) - 1 + j] = ~touch_way[TreeK-1-d];  // point away
@@ -362,9 +369,9 @@ module tlb
 
     always_ff @(posedge clk_i or negedge rst_ni) begin
       if (!rst_ni) begin
-        plru_q <= '{default: '0};
+        for (int unsigned s = 0; s < Sets; s++) plru_q[s] <= '0;
       end else begin
-        plru_q <= plru_d;
+        for (int unsigned s = 0; s < Sets; s++) plru_q[s] <= plru_d[s];
       end
     end
 
@@ -376,7 +383,7 @@ module tlb
     assign victim_way = fifo_q[fill_set];
 
     always_comb begin
-      fifo_d = fifo_q;
+      for (int unsigned s = 0; s < Sets; s++) fifo_d[s] = fifo_q[s];
       if (fill_go && fill_evict) begin
         fifo_d[fill_set] = (fill_way == WayW'(Ways - 1)) ? '0 : fill_way + 1'b1;
       end
@@ -384,9 +391,9 @@ module tlb
 
     always_ff @(posedge clk_i or negedge rst_ni) begin
       if (!rst_ni) begin
-        fifo_q <= '{default: '0};
+        for (int unsigned s = 0; s < Sets; s++) fifo_q[s] <= '0;
       end else begin
-        fifo_q <= fifo_d;
+        for (int unsigned s = 0; s < Sets; s++) fifo_q[s] <= fifo_d[s];
       end
     end
 
@@ -405,20 +412,21 @@ module tlb
   logic fill_update_q, fill_evict_q;
 
   assign rsp_valid_d = lookup_go;
-  assign rsp_entry_d = '{vpn:   vpn_q[lk_hit_set][lk_way],   ppn:   ppn_q[lk_hit_set][lk_way],
-                         asid:  asid_q[lk_hit_set][lk_way],
-                         flags: {perm_q[lk_hit_set][lk_way][FlagsW-2:FlagG], global_q[lk_hit_set][lk_way],
-                                 perm_q[lk_hit_set][lk_way][FlagG-1:0]},
-                         level: level_q[lk_hit_set][lk_way]};
+  // (A concatenation in entry_t's field order: yosys 0.23 reads no "'{...}".)
+  assign rsp_entry_d = {vpn_q[lk_hit_set][lk_way], ppn_q[lk_hit_set][lk_way],
+                        asid_q[lk_hit_set][lk_way],
+                        perm_q[lk_hit_set][lk_way][FlagsW-2:FlagG], global_q[lk_hit_set][lk_way],
+                        perm_q[lk_hit_set][lk_way][FlagG-1:0],
+                        level_q[lk_hit_set][lk_way]};
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      valid_q     <= '{default: '0};
+      for (int unsigned s = 0; s < Sets; s++) valid_q[s] <= '0;
       rsp_valid_q <= 1'b0;
       fill_done_q <= 1'b0;
       inv_done_q  <= 1'b0;
     end else begin
-      valid_q     <= valid_d;
+      for (int unsigned s = 0; s < Sets; s++) valid_q[s] <= valid_d[s];
       rsp_valid_q <= rsp_valid_d;
       fill_done_q <= fill_go;
       inv_done_q  <= inv_go;
@@ -470,6 +478,9 @@ module tlb
   ////////////////
 
 `ifndef SYNTHESIS
+  // (The properties are written once, in a form both Verilator and yosys 0.23
+  // read: mmu_assert.svh. scripts/prove proves them; rtl/README.md, Formal.)
+
   // At most one way hits per page level. (This holds while software uses the G
   // bit consistently, as the RISC-V privileged spec requires: a page global in
   // one address space is global in all. Across levels the smallest page wins.)
@@ -477,34 +488,72 @@ module tlb
   always_comb begin
     for (int unsigned l = 0; l < PageLevels; l++) lk_one_hit[l] = $onehot0(lk_match[l]);
   end
-  LookupAtMostOneHit: assert property (@(posedge clk_i) disable iff (!rst_ni)
-                                       lookup_go |-> &lk_one_hit)
-    else $error("tlb: lookup of vpn %h asid %h hits more than one way of a level",
-                lookup_vpn_i, lookup_asid_i);
+  `MMU_ASSERT(LookupAtMostOneHit, !lookup_go || &lk_one_hit,
+              ("tlb: lookup of vpn %h asid %h hits more than one way of a level",
+               lookup_vpn_i, lookup_asid_i))
 
   // A fill of a page and ASID already present overwrites that one entry: the
   // set never holds the same page and ASID twice.
-  FillNoDuplicate: assert property (@(posedge clk_i) disable iff (!rst_ni)
-                                    fill_go |-> $onehot0(fill_match))
-    else $error("tlb: fill of vpn %h asid %h matches ways %b", fill_vpn_i, fill_asid_i, fill_match);
+  `MMU_ASSERT(FillNoDuplicate, !fill_go || $onehot0(fill_match),
+              ("tlb: fill of vpn %h asid %h matches ways %b", fill_vpn_i, fill_asid_i, fill_match))
 
   // Only a fill into a full set evicts.
   logic fill_set_full;
   assign fill_set_full = &valid_q[fill_set];
-  FillEvictsOnlyWhenFull: assert property (@(posedge clk_i) disable iff (!rst_ni)
-                                           fill_go && fill_evict |-> fill_set_full)
-    else $error("tlb: eviction from set %0d with a free way", fill_set);
+  `MMU_ASSERT(FillEvictsOnlyWhenFull, !(fill_go && fill_evict) || fill_set_full,
+              ("tlb: eviction from set %0d with a free way", fill_set))
 
   // Requests held while not ready keep their payload.
-  LookupHeld: assert property (@(posedge clk_i) disable iff (!rst_ni)
-                               lookup_valid_i && !lookup_ready_o |=>
-                               lookup_valid_i && $stable(lookup_vpn_i) && $stable(lookup_asid_i))
-    else $error("tlb: lookup request changed while not ready");
-  FillHeld: assert property (@(posedge clk_i) disable iff (!rst_ni)
-                             fill_valid_i && !fill_ready_o |=>
-                             fill_valid_i && $stable(fill_vpn_i) && $stable(fill_ppn_i) &&
-                             $stable(fill_asid_i) && $stable(fill_flags_i) && $stable(fill_level_i))
-    else $error("tlb: fill request changed while not ready");
+  `MMU_ASSUME_NEXT(LookupHeld, lookup_valid_i && !lookup_ready_o,
+                   lookup_valid_i && $stable(lookup_vpn_i) && $stable(lookup_asid_i),
+                   ("tlb: lookup request changed while not ready"))
+  `MMU_ASSUME_NEXT(FillHeld, fill_valid_i && !fill_ready_o,
+                   fill_valid_i && $stable(fill_vpn_i) && $stable(fill_ppn_i) &&
+                   $stable(fill_asid_i) && $stable(fill_flags_i) && $stable(fill_level_i),
+                   ("tlb: fill request changed while not ready"))
+`endif
+
+`ifdef FORMAL
+  // The environment of scripts/prove's bounded proofs.
+
+  // They start from reset (the payload memories have none: only valid bits
+  // make their contents matter).
+  initial begin
+    StartInReset: assume (!rst_ni);
+  end
+
+  // Software uses the G bit consistently: a fill never leaves two valid
+  // entries of one page and level with different G bits (the entry it
+  // overwrites in place, of the same ASID, aside). LookupAtMostOneHit and
+  // FillNoDuplicate rest on this; simulation does not check it
+  // (test_rtl_tlb.cc breaks it to see LookupAtMostOneHit fire).
+  logic [Ways-1:0] fill_g_conflict;
+  always_comb begin
+    for (int unsigned w = 0; w < Ways; w++) begin
+      fill_g_conflict[w] = valid_q[fill_set][w] &&
+                           level_q[fill_set][w] == fill_level_i &&
+                           same_page(vpn_q[fill_set][w], fill_vpn_i, fill_level_i) &&
+                           global_q[fill_set][w] != fill_flags_i[FlagG] &&
+                           asid_q[fill_set][w] != fill_asid_i;
+    end
+  end
+  `MMU_ASSUME_FORMAL(FillGlobalConsistent, !fill_go || fill_g_conflict == '0)
+
+  // What the depth must reach for the proofs to mean something (scripts/prove
+  // --cover reports the step each is first reached at).
+  logic inv_any_hit;
+  always_comb begin
+    inv_any_hit = 1'b0;
+    for (int unsigned s = 0; s < Sets; s++) inv_any_hit = inv_any_hit | (|(valid_q[s] & inv_hit[s]));
+  end
+  always @(posedge clk_i) begin
+    if (rst_ni) begin
+      CoverEvict:         cover (fill_go && fill_evict);
+      CoverUpdateInPlace: cover (fill_go && fill_update);
+      CoverSuperpageHit:  cover (lookup_go && lk_hit && lk_level != '0);
+      CoverInvalidate:    cover (inv_go && inv_kind_i == tlb_pkg::InvVpnAsid && inv_any_hit);
+    end
+  end
 `endif
 
 endmodule
