@@ -7,7 +7,8 @@
 //     the PWC entry of the lowest level that hits (probes of levels 0 ..
 //     Levels-2; one hit or one miss counted per walk).
 //   * One PTE read per level. V = 0: not_valid. W without R: malformed. A
-//     pointer (R = W = X = 0) at level 0: malformed; else descend, inserting
+//     pointer (R = W = X = 0) at level 0, or with U, A or D set (reserved in
+//     a non-leaf PTE): malformed; else descend, inserting
 //     the pointer into the PWC (refresh in place, else the first invalid
 //     entry, else the least recently used: a hit and an insert are uses), and
 //     with nonleaf_wp_i RSW bit 8 write-protects the rest of the walk.
@@ -104,7 +105,7 @@ module ptw #(
   localparam logic [1:0] FaultNone      = 2'd0;  // a leaf PTE allows the access
   localparam logic [1:0] FaultNotValid  = 2'd1;  // V = 0 at some level
   localparam logic [1:0] FaultPerm      = 2'd2;  // R/W/X/U (or nonleaf_wp above) forbid the access
-  localparam logic [1:0] FaultMalformed = 2'd3;  // W without R, a pointer at level 0, a misaligned superpage
+  localparam logic [1:0] FaultMalformed = 2'd3;  // W without R, a pointer at level 0 or with U/A/D, a misaligned superpage
 
   // PTE bits (privileged spec; Pte in models/common/pte.h).
   localparam int unsigned PteV  = 0;
@@ -352,7 +353,7 @@ module ptw #(
           end else if (pte_is_w && !pte_is_r) begin
             fault_d = FaultMalformed;
           end else if (!pte_is_leaf) begin
-            if (level_q == '0) begin
+            if (level_q == '0 || pte_is_u || pte_is_a || pte_is_d) begin
               fault_d = FaultMalformed;
             end else begin
               table_d = pte_ppn;

@@ -7,7 +7,8 @@
 //     pte_addr = pte_slot(table, vpn, level); one timed read.
 //     V == 0                      -> NotValid
 //     W == 1 and R == 0           -> Malformed (reserved encoding)
-//     R == W == X == 0 (pointer):  level == 0 -> Malformed;
+//     R == W == X == 0 (pointer):  level == 0, or U, A or D set (reserved in a
+//                                  non-leaf PTE by the privileged spec) -> Malformed;
 //                                  else table = pte.ppn, level -= 1, continue
 //                                  (with mmu.nonleaf_wp, RSW bit 8 of the pointer
 //                                  sets write_protected for the rest of the walk;
@@ -139,7 +140,7 @@ WalkResult PageTableWalker::walk(Ppn root, Vpn vpn, AccessType access) {
       break;
     }
     if (!pte.is_leaf()) {
-      if (level == 0) {
+      if (level == 0 || pte.user() || pte.accessed() || pte.dirty()) {
         r.fault = WalkFault::Malformed;
         break;
       }

@@ -38,7 +38,7 @@ enum class WalkFault : uint8_t {
   NotValid,      // V = 0 at some level: nothing mapped (page absent)
   Permission,    // leaf found but R/W/X/U forbid the access (e.g. write-protected),
                  // or a store below a write-protecting non-leaf PTE (mmu.nonleaf_wp)
-  Malformed,     // W without R, non-leaf at the last level, misaligned superpage
+  Malformed,     // W without R, non-leaf at the last level or with U/A/D set, misaligned superpage
   Count
 };
 
@@ -47,7 +47,8 @@ inline constexpr std::array<EnumName<WalkFault>, size_t(WalkFault::Count)> kWalk
     {WalkFault::NotValid, "not_valid", "V = 0 at some level: the page is absent"},
     {WalkFault::Permission, "permission",
      "a leaf PTE was found but its R/W/X/U bits (or, with mmu.nonleaf_wp, a non-leaf PTE above it) forbid the access"},
-    {WalkFault::Malformed, "malformed", "W without R, a non-leaf PTE at the last level, or a misaligned superpage"},
+    {WalkFault::Malformed, "malformed",
+     "W without R, a non-leaf PTE at the last level or with U, A or D set, or a misaligned superpage"},
 }};
 static_assert(names_in_order(kWalkFaultNames));
 

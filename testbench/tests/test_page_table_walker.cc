@@ -261,6 +261,30 @@ TEST_CASE("walker: malformed non-leaf PTEs", "[walker]") {
   CHECK(r.mem_reads == 3);
 }
 
+TEST_CASE("walker: a pointer with U A or D set is malformed at the level it is read", "[walker]") {
+  for (const uint64_t reserved : {U, A, D}) {
+    for (unsigned level : {2u, 1u}) {
+      INFO("bit " << reserved << " at level " << level);
+      MockPteMemory m;
+      build_sv39(m, V | R | W | U | A | D);
+      const PAddr at = level == 2 ? slot_addr(kRoot, 3) : slot_addr(kL1, 5);
+      m.set(at, Pte::make(level == 2 ? kL1 : kL0, V | reserved));
+      PageTableWalker w(PagingMode::Sv39, 4, m);
+      const WalkResult r = w.walk(kRoot, kVpn, AccessType::Load);
+      CHECK(r.fault == WalkFault::Malformed);
+      CHECK(r.level == level);
+      CHECK(r.pte_addr == at);
+      CHECK(r.mem_reads == 3 - level);
+      CHECK(m.writes.empty());
+      // never cached: the next walk reads it again (from the PWC entry above it, if any)
+      const WalkResult again = w.walk(kRoot, kVpn, AccessType::Load);
+      CHECK(again.fault == WalkFault::Malformed);
+      CHECK(again.pte_addr == at);
+      CHECK(again.mem_reads == 1);
+    }
+  }
+}
+
 TEST_CASE("walker: 2 MiB and 1 GiB superpages", "[walker]") {
   MockPteMemory m;
   PageTableWalker w(PagingMode::Sv39, 0, m);

@@ -202,6 +202,24 @@ TEST_CASE("rtl ptw: invalid and reserved PTEs at each level and a pointer at lev
         CHECK(p.rmem.writes.empty());
       }
     }
+    // A pointer with a bit the spec reserves in a non-leaf PTE (U, A, D), at each upper level.
+    for (unsigned bad_level = 1; bad_level < levels; ++bad_level) {
+      for (const uint64_t reserved : {uint64_t{U}, uint64_t{A}, uint64_t{D}}) {
+        INFO(fmt::format("levels {} reserved bit {:#x} in the pointer at level {}", levels, reserved, bad_level));
+        Pair p(mode, 4);
+        const Vpn vpn = vpn_of_indices(levels == 4 ? 1 : 0, 2, 3, 4);
+        Ppn table = 0x2000;
+        for (unsigned l = levels - 1; l > 0; --l) {
+          p.set(slot(table, vpn_index(vpn, l)), Pte::make(table + 1, l == bad_level ? V | reserved : V).raw);
+          ++table;
+        }
+        p.set(slot(table, vpn_index(vpn, 0)), Pte::make(0x777, V | R | W | U | A | D).raw);
+        const WalkResult r = p.walk(0x2000, vpn, AccessType::Load);
+        CHECK(r.fault == WalkFault::Malformed);
+        CHECK(r.level == bad_level);
+        CHECK(r.mem_reads == levels - bad_level);
+      }
+    }
     // A pointer (V only) where the leaf should be.
     Pair p(mode, 4);
     const Vpn vpn = vpn_of_indices(0, 0, 0, 9);
