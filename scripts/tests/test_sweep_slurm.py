@@ -29,14 +29,8 @@ TRACES = os.path.join(REPO, "traces")
 MMUSIM = None  # set from the command line
 SKIP = 77      # ctest's SKIP_RETURN_CODE for this test
 
-GOOD = """
-name = "tiny"
-traces = ["{traces}/tutorial-int-x.trace", "{traces}/fork-chain.trace"]
-[grid]
-"kernel.fork_policy" = ["cow", "eager"]
-[set]
-"mmu.pwc_entries" = 8
-"""
+sys.path.insert(0, HERE)
+from test_sweep import GOOD  # noqa: E402  (the same tiny sweep as test_sweep.py)
 
 FAILING = """
 name = "tiny-failing"

@@ -242,17 +242,19 @@ TEST_CASE("kernel: each fault's latency breakdown follows the configuration and 
   CHECK(u(r, "faults.latency.demand_zero.p50") == std::stoull(rows[0][4]));
 }
 
+// Three written pages, then a fork: the fork-cost tests' trace.
+const char* const kForkThreePages =
+    "1 mmap 0x10000 12K rw\n"
+    "1 store 0x10000 1\n"
+    "1 store 0x11000 2\n"
+    "1 store 0x12000 3\n"
+    "1 fork 2\n"
+    "2 exit\n"
+    "1 exit\n";
+
 TEST_CASE("kernel: fork costs fork_base + fork_per_pte per PTE plus table traffic", "[kernel][timing]") {
-  const std::string trace =
-      "1 mmap 0x10000 12K rw\n"
-      "1 store 0x10000 1\n"
-      "1 store 0x11000 2\n"
-      "1 store 0x12000 3\n"
-      "1 fork 2\n"
-      "2 exit\n"
-      "1 exit\n";
   const uint64_t tables = 3 * kTableFrame;  // the child's root, level-1 and leaf tables
-  const RunResult r = simulate(trace, kTimedConfig);
+  const RunResult r = simulate(kForkThreePages, kTimedConfig);
   REQUIRE(r.exit_code == 0);
   CHECK(u(r, "fork.ptes_copied") == 3);
   // 3 child PTEs + 3 write-protected parent PTEs, 8 bytes each at 8 B/cycle;
@@ -262,18 +264,10 @@ TEST_CASE("kernel: fork costs fork_base + fork_per_pte per PTE plus table traffi
 }
 
 TEST_CASE("kernel: fork pays fork_per_pte_uncached for each PTE past fork_cached_ptes", "[kernel][timing]") {
-  const std::string trace =
-      "1 mmap 0x10000 12K rw\n"
-      "1 store 0x10000 1\n"
-      "1 store 0x11000 2\n"
-      "1 store 0x12000 3\n"
-      "1 fork 2\n"
-      "2 exit\n"
-      "1 exit\n";
   const uint64_t tables = 3 * kTableFrame;
   // 3 PTEs, 1 within the cached ones: 2 pay the extra 100.
   const RunResult r =
-      simulate(trace, with(kTimedConfig, {"kernel.fork_cached_ptes=1", "kernel.fork_per_pte_uncached=100"}));
+      simulate(kForkThreePages, with(kTimedConfig, {"kernel.fork_cached_ptes=1", "kernel.fork_per_pte_uncached=100"}));
   REQUIRE(r.exit_code == 0);
   CHECK(u(r, "fork.cycles") == 1000 + tables + 3 * 10 + 2 * 100 + 6 + 7);  // the test above, plus 200
 }
