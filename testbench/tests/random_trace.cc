@@ -301,11 +301,16 @@ class Generator {
       e["kernel.exits"] = exits_;
       e["kernel.processes_created"] = processes_created_;
       e["memory.frames_in_use"] = 0;
-      // One CPU: every stale translation is flushed where it is made stale.
-      if (opts_.cpus == 1) e["faults.spurious"] = 0;
       // With THP on, faults come in 2 MiB kinds this model does not know.
       if (!opts_.thp)
         for (const auto& [policy, model] : models_) model.report(out_.per_policy_stats[policy]);
+      // One CPU: cow and eager flush every stale translation where they make
+      // it stale, so no store takes a spurious fault. (odf, not predicted,
+      // lifts a reused table's write protection without flushing the
+      // read-only entries cached under it, as x86 upgrades permissions: a
+      // later store to another page of that table may fault spuriously.)
+      if (opts_.cpus == 1)
+        for (const auto& [policy, model] : models_) out_.per_policy_stats[policy]["faults.spurious"] = 0;
     }
     return std::move(out_);
   }

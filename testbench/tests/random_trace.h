@@ -58,7 +58,7 @@ struct RandomTraceOptions {
   bool huge = false;
   // The runs have transparent huge pages on (kernel.thp = madvise or always):
   // the per-policy fault kinds, bytes copied and peak frames are not
-  // predicted (per_policy_stats stays empty); the rest is.
+  // predicted (per_policy_stats keeps only faults.spurious); the rest is.
   bool thp = false;
 };
 
@@ -72,8 +72,8 @@ struct RandomTrace {
   std::map<std::string, uint64_t> expected_stats;
   // Fork policy ("cow", "eager") -> statistic key -> the value the simulator
   // must report under that policy (with opts.zero_page, any TLB / MMU
-  // configuration): the fault kinds, the bytes copied, the peak of data frames
-  // and the PTEs fork copied. The generator's own model of Linux's anonymous
+  // configuration): the fault kinds, the bytes copied, the peak of data frames,
+  // the PTEs fork copied and, on one CPU, no spurious fault. The generator's own model of Linux's anonymous
   // memory computes them (frames with reference counts and the anon-exclusive
   // flag, the zero frame, shared objects), not the simulator's kernel. Empty
   // with memory_pressure.
