@@ -5,6 +5,7 @@
 #include <cstring>
 #include <iostream>
 
+#include "common/access_copy.h"
 #include "common/config.h"
 #include "common/error.h"
 #include "common/stats_registry.h"
@@ -133,7 +134,7 @@ void Cpu::access(const TraceRecord& rec, Task& t) {
   }
   ++stats_.loads;
   uint64_t value = 0;
-  std::memcpy(&value, data, size);
+  copy_access_bytes(&value, data, size);
   verify_.load_hash = ((verify_.load_hash ^ rec.line) * 1099511628211ull ^ value) * 1099511628211ull;
   bool checked = false;
   if (ref_ && legal) {

@@ -31,6 +31,9 @@ Cycles TracePlayer::now() const {
 void TracePlayer::run() {
   TraceRecord rec;
   const sc_core::sc_time quantum = clock_.to_time(quantum_);
+  // SystemC time moves only in the wait below, so the next sync point is
+  // computed there, not per record (sc_time_stamp() is a library call).
+  sc_core::sc_time next_sync = sc_core::sc_time_stamp() + quantum;
   try {
     while (trace_.next(rec)) {
       // SIGINT or SIGTERM: stop between records (one relaxed load per record;
@@ -47,7 +50,10 @@ void TracePlayer::run() {
       // SystemC time follows the CPU that ran, a quantum at a time: nothing
       // else needs it during the run, so one wait per quantum is enough.
       const sc_core::sc_time& t = cpus_[last_cpu_]->time();
-      if (t >= sc_core::sc_time_stamp() + quantum) sc_core::wait(t - sc_core::sc_time_stamp());
+      if (t >= next_sync) {
+        sc_core::wait(t - sc_core::sc_time_stamp());
+        next_sync = sc_core::sc_time_stamp() + quantum;
+      }
     }
   } catch (const UserError& e) {
     error_ = e.what();

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/access_copy.h"
 #include "common/config.h"
 #include "common/error.h"
 
@@ -26,8 +27,7 @@ PhysMem::PhysMem(sc_core::sc_module_name name, const Config& cfg, const Clock& c
                                                                   : copy_bytes_per_cycle_),
       live_((frames() + 63) / 64),
       touched_((frames() + 63) / 64) {
-  socket.register_b_transport(this, &PhysMem::b_transport);
-  socket.register_transport_dbg(this, &PhysMem::transport_dbg);
+  socket.bind(*this);
   // Address space only: the host backs a page when it is first written
   // (MAP_NORESERVE: mem.size may exceed the host's memory).
   reserved_ = size_ + kHostHuge;
@@ -133,10 +133,10 @@ void PhysMem::access(tlm::tlm_generic_payload& trans) {
   if (has(live_, pa >> kPageShift) && len <= 8 && page_offset(pa) + len <= kPageSize) {
     // The common case: a CPU access of a few bytes to a frame in use.
     if (trans.is_read()) {
-      std::memcpy(trans.get_data_ptr(), base_ + pa, len);
+      copy_access_bytes(trans.get_data_ptr(), base_ + pa, len);
       ++stats_.reads;
     } else if (trans.is_write()) {
-      std::memcpy(base_ + pa, trans.get_data_ptr(), len);
+      copy_access_bytes(base_ + pa, trans.get_data_ptr(), len);
       ++stats_.writes;
     }
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
@@ -160,10 +160,8 @@ void PhysMem::access(tlm::tlm_generic_payload& trans) {
 tlm::tlm_target_socket<>& PhysMem::port(unsigned k) {
   if (k == 0) return socket;
   while (more_ports_.size() < k) {
-    auto p = std::make_unique<tlm_utils::simple_target_socket<PhysMem>>(
-        sc_core::sc_gen_unique_name("port"));
-    p->register_b_transport(this, &PhysMem::b_transport);
-    p->register_transport_dbg(this, &PhysMem::transport_dbg);
+    auto p = std::make_unique<tlm::tlm_target_socket<>>(sc_core::sc_gen_unique_name("port"));
+    p->bind(*this);
     more_ports_.push_back(std::move(p));
   }
   return *more_ports_[k - 1];

@@ -12,9 +12,9 @@
 
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_target_socket.h>
 
 #include "common/clock.h"
+#include "common/lt_target.h"
 #include "common/types.h"
 
 namespace mmusim {
@@ -26,9 +26,9 @@ struct PhysMemStats {
   uint64_t host_frames_peak = 0;
 };
 
-class PhysMem : public sc_core::sc_module {
+class PhysMem : public sc_core::sc_module, public LooselyTimedTarget {
  public:
-  tlm_utils::simple_target_socket<PhysMem> socket;  // port 0: the first CPU's MMU
+  tlm::tlm_target_socket<> socket;  // port 0: the first CPU's MMU
   // Port k for CPU k's MMU (socket for k = 0), created on first use during
   // elaboration: every port reaches the same memory with the same timing.
   tlm::tlm_target_socket<>& port(unsigned k);
@@ -69,9 +69,11 @@ class PhysMem : public sc_core::sc_module {
   uint64_t host_frames() const { return host_frames_; }
   const PhysMemStats& stats() const { return stats_; }
 
+  // The TLM-2.0 forward interface every port is bound to.
+  void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) override;
+  unsigned int transport_dbg(tlm::tlm_generic_payload& trans) override;
+
  private:
-  void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
-  unsigned int transport_dbg(tlm::tlm_generic_payload& trans);
   // Checks the payload once; sets the response status and returns false if bad.
   bool check(tlm::tlm_generic_payload& trans) const;
   void access(tlm::tlm_generic_payload& trans);
@@ -86,7 +88,7 @@ class PhysMem : public sc_core::sc_module {
   const Clock& clock_;
   uint64_t size_;
   Cycles latency_;
-  std::vector<std::unique_ptr<tlm_utils::simple_target_socket<PhysMem>>> more_ports_;
+  std::vector<std::unique_ptr<tlm::tlm_target_socket<>>> more_ports_;
   uint64_t copy_bytes_per_cycle_;
   uint64_t zero_bytes_per_cycle_;  // mem.zero_bytes_per_cycle, or the copy rate when 0
   uint8_t* base_ = nullptr;       // the reserved range: size_ bytes, 2 MiB aligned

@@ -39,8 +39,7 @@ Mmu::Mmu(sc_core::sc_module_name name, const Config& cfg, const Clock& clock)
                                                    cfg.flag("mmu.nonleaf_wp"))),
       l1_(make_tlb(cfg, "l1")) {
   if (cfg.u64("tlb.l2.entries") > 0) l2_ = make_tlb(cfg, "l2");
-  cpu_socket.register_b_transport(this, &Mmu::b_transport);
-  cpu_socket.register_transport_dbg(this, &Mmu::transport_dbg);
+  cpu_socket.bind(*this);
 }
 
 Mmu::~Mmu() = default;

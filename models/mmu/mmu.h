@@ -8,9 +8,9 @@
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
-#include <tlm_utils/simple_target_socket.h>
 
 #include "common/clock.h"
+#include "common/lt_target.h"
 #include "common/stats_sink.h"
 #include "mmu/access_extension.h"
 #include "mmu/page_table_walker.h"
@@ -36,9 +36,9 @@ struct MmuStats {
   uint64_t sfence_all = 0, sfence_asid = 0, sfence_page = 0;
 };
 
-class Mmu : public sc_core::sc_module, public TlbMaintenance {
+class Mmu : public sc_core::sc_module, public LooselyTimedTarget, public TlbMaintenance {
  public:
-  tlm_utils::simple_target_socket<Mmu> cpu_socket;    // virtual accesses from the Cpu
+  tlm::tlm_target_socket<> cpu_socket;                // virtual accesses from the Cpu
   tlm_utils::simple_initiator_socket<Mmu> mem_socket;  // physical accesses to PhysMem
 
   Mmu(sc_core::sc_module_name name, const Config& cfg, const Clock& clock);
@@ -69,6 +69,10 @@ class Mmu : public sc_core::sc_module, public TlbMaintenance {
   // The keys report() writes (summed over the CPUs' MMUs).
   static void declare_stats(StatsRegistry& r);
 
+  // The TLM-2.0 forward interface cpu_socket is bound to.
+  void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) override;
+  unsigned int transport_dbg(tlm::tlm_generic_payload& trans) override;
+
  private:
   // Reads and writes PTEs through mem_socket, one timed transaction each.
   class SocketPteMemory final : public PteMemory {
@@ -84,8 +88,6 @@ class Mmu : public sc_core::sc_module, public TlbMaintenance {
     tlm::tlm_generic_payload trans_;
   };
 
-  void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
-  unsigned int transport_dbg(tlm::tlm_generic_payload& trans);
 
   const Clock& clock_;
   PagingMode mode_;

@@ -8,6 +8,8 @@
 #include <new>
 #include <vector>
 
+#include "common/access_copy.h"
+
 namespace mmusim {
 
 const uint64_t* ReferenceModel::Page::find(unsigned index) const {
@@ -27,7 +29,7 @@ uint64_t* ReferenceModel::Page::word(unsigned index) {
 
 void ReferenceModel::Page::read(unsigned offset, unsigned len, uint8_t* out) const {
   if (bytes_) {
-    std::memcpy(out, bytes_.get() + offset, len);
+    copy_access_bytes(out, bytes_.get() + offset, len);
     return;
   }
   for (unsigned i = 0; i < len;) {  // word by word: an access may straddle two
@@ -58,7 +60,7 @@ void ReferenceModel::Page::write(unsigned offset, unsigned len, const uint8_t* i
     std::memcpy(own.get(), bytes_.get(), kPageSize);
     bytes_ = std::move(own);
   }
-  std::memcpy(bytes_.get() + offset, in, len);
+  copy_access_bytes(bytes_.get() + offset, in, len);
 }
 
 ReferenceModel::ChunkPool::~ChunkPool() {
@@ -220,6 +222,11 @@ void ReferenceModel::mprotect(Pid pid, VAddr va, uint64_t len, Perms perms) {
 }
 
 bool ReferenceModel::permits(Pid pid, VAddr va, unsigned size, AccessType access) const {
+  // The common case: both ends in the region the last access was in (and
+  // the last byte's address does not wrap around).
+  const VAddr last = va + size - 1;
+  if (const Region* r = region_cache_; r && region_cache_pid_ == pid && va >= r->start && last >= va && last < r->end)
+    return access == AccessType::Store ? r->perms.w : access == AccessType::Load ? r->perms.r : r->perms.x;
   const Proc* proc = nullptr;
   for (VAddr a : {va, va + size - 1}) {
     const Region* r = region_cache_;

@@ -593,4 +593,43 @@ TEST_CASE("trace: standard input as '-'", "[trace_reader]") {
   CHECK(name == "<stdin>");
 }
 
+// Loads and stores take a one-pass fast path when a line starts with its pid
+// (trace_reader.cc: parse_access_fast); a leading blank sends the same line
+// through the general tokenizer. Both must give the same record, or the same
+// error, for well-formed lines and for every kind of malformed one.
+TEST_CASE("The load/store fast path parses exactly as the general parser does", "[trace]") {
+  const char* lines[] = {
+      "1 load 0x10", "1 load 0X1aBcDeF0", "7 store 0x10000008 29085064", "1 load 16", "1\tload\t0x10",
+      "1 load 0x10#comment", "1 store 0x10 0x20 # c", "1 load 0x10 size=4", "1 load 0x10 expect=3",
+      "1 store 0x10 5 size=1", "1 load 0x10   ", "2147483647 load 0x10", "1 load 0xffffffffffffffff",
+      "1 load 0x0000000000000000001",  // 19 hex digits: more than the fast path takes, still a number
+      "1 load 18446744073709551615", "1 load 00000000000000000000001",
+      // malformed: each must fail the same way on both paths
+      "0 load 0x10", "2147483648 load 0x10", "1x load 0x10", "1 load", "1 load#", "1 loadx 0x10", "1 stores 0x10 1",
+      "1 store 0x10", "1 load 0x", "1 load 0xg", "1 load 12a", "1 load 0x1_0", "1 load 0x10000000000000000",
+      "1 load 18446744073709551616", "1 store 0x10 0x", "1 load 0x10 size=3", "1 load 0x10 bogus",
+      "1 store 0x10 1 expect=1"};
+  for (const char* line : lines) {
+    INFO(line);
+    const std::string fast = std::string(line) + "\n", general = " " + fast;
+    const std::string fast_error = error_of(fast), general_error = error_of(general);
+    CHECK(fast_error == general_error);
+    if (!fast_error.empty()) continue;
+    const TraceRecord a = one(line), b = one(" " + std::string(line));
+    CHECK(a.pid == b.pid);
+    CHECK(a.op == b.op);
+    CHECK(a.va == b.va);
+    CHECK(a.value == b.value);
+    CHECK(a.size == b.size);
+    CHECK(a.has_expect == b.has_expect);
+    CHECK(a.expect == b.expect);
+  }
+  // The fast path's results, stated.
+  CHECK(one("1 load 0X1aBcDeF0").va == 0x1abcdef0);
+  CHECK(one("7 store 0x10000008 29085064").value == 29085064);
+  CHECK(one("1 load 0x0000000000000000001").va == 1);
+  CHECK(one("1 load 0x10#comment").va == 0x10);
+  CHECK(one("1 load 0x10 expect=3").expect == 3);
+}
+
 }  // namespace mmusim::test
