@@ -505,7 +505,7 @@ struct RandomOutcomes {
   std::array<uint64_t, size_t(WalkFault::Count)> faults{};  // per WalkFault
   uint64_t supervisor_walks = 0;
   uint64_t sum_user_page = 0;      // an S-mode load or store of a U page allowed by SUM
-  uint64_t supervisor_denied = 0;  // an S-mode access to a U page refused (no SUM, or a fetch)
+  uint64_t supervisor_denied = 0;  // an S-mode walk to a U page refused (no SUM, a fetch, or R/W/X)
   uint64_t mxr_read = 0;           // a load of a leaf without R allowed by MXR
 };
 
