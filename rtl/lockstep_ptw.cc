@@ -144,15 +144,15 @@ void LockstepPageTableWalker::diverge(const std::string& walk, const std::string
   if (on_divergence_) on_divergence_(report_);
 }
 
-WalkResult LockstepPageTableWalker::walk(Ppn root, Vpn vpn, AccessType access, Asid asid) {
+WalkResult LockstepPageTableWalker::walk(Ppn root, Vpn vpn, AccessType access, Asid asid, AccessContext ctx) {
   ++walks_;
   ref_reads_.clear();
   ref_writes_.clear();
   dut_reads_.clear();
   dut_writes_.clear();
   const WalkerStats ref_before = ref_->stats(), dut_before = dut_->stats();
-  const WalkResult r = ref_->walk(root, vpn, access, asid);
-  const WalkResult d = dut_->walk(root, vpn, access, asid);
+  const WalkResult r = ref_->walk(root, vpn, access, asid, ctx);
+  const WalkResult d = dut_->walk(root, vpn, access, asid, ctx);
   if (divergences_ != 0) return r;
   const WalkerStats &ra = ref_->stats(), &da = dut_->stats();
   const uint64_t ref_hit = ra.pwc_hits - ref_before.pwc_hits, ref_miss = ra.pwc_misses - ref_before.pwc_misses;
@@ -165,7 +165,9 @@ WalkResult LockstepPageTableWalker::walk(Ppn root, Vpn vpn, AccessType access, A
   if (!same || (rtl && !rtl->error().empty())) {
     std::string dut_text = answer(d, dut_reads_, dut_writes_, pwc_text(dut_hit, dut_miss));
     if (same) dut_text = "the same answer, but " + rtl->error();
-    diverge(fmt::format("vpn {:#x} asid {} root {:#x} {}", vpn, asid, root, access_name(access)),
+    diverge(fmt::format("vpn {:#x} asid {} root {:#x} {}, {}-mode, sum {}, mxr {}", vpn, asid, root,
+                        access_name(access), ctx.priv == Privilege::Supervisor ? 'S' : 'U', ctx.sum ? 1 : 0,
+                        ctx.mxr ? 1 : 0),
             answer(r, ref_reads_, ref_writes_, pwc_text(ref_hit, ref_miss)), dut_text);
   }
   return r;

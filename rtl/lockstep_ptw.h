@@ -11,7 +11,8 @@
 // this walk undone. The DUT's writes are recorded, never performed. So both
 // read identical memory and the run's memory statistics are the reference's.
 //
-// What is compared, per walk: the sequence of PTE addresses read, the writes
+// What is compared, per walk (each walker gets the same AccessContext, which
+// the report shows): the sequence of PTE addresses read, the writes
 // (address and value), the result (fault kind, leaf PTE after the A/D update,
 // its address and level, write_protected, reads), whether the PWC hit or
 // missed (the walkers' statistics before and after), and the RTL's own
@@ -38,7 +39,8 @@ class LockstepPageTableWalker final : public WalkerModel {
   LockstepPageTableWalker(PteMemory& mem, const Factory& make_ref, const Factory& make_dut);
   ~LockstepPageTableWalker() override;
 
-  WalkResult walk(Ppn root, Vpn vpn, AccessType access, Asid asid) override;  // the reference's answer
+  // The reference's answer; both walkers get the same context.
+  WalkResult walk(Ppn root, Vpn vpn, AccessType access, Asid asid, AccessContext ctx = {}) override;
   void flush_pwc() override;
   const WalkerStats& stats() const override { return ref_->stats(); }
   PagingMode mode() const override { return ref_->mode(); }

@@ -1,5 +1,6 @@
 // A RISC-V Sv39/Sv48 page-table walker with a page-walk cache (PWC) of
-// non-leaf PTEs and hardware A/D update, user-mode accesses only.
+// non-leaf PTEs and hardware A/D update, for user- and supervisor-mode
+// accesses (the request carries the privilege and mstatus.SUM and MXR).
 //
 // Behaviour (bit-exact with the C++ walker, models/mmu/page_table_walker.cc,
 // whose top comment is the specification):
@@ -14,7 +15,10 @@
 //     with nonleaf_wp_i RSW bit 8 write-protects the rest of the walk.
 //   * A leaf: a superpage whose PPN has any of its low 9*level bits set is
 //     malformed; R/W/X/U forbidding the access, or a store below a
-//     write-protecting pointer, is a permission fault (nothing written);
+//     write-protecting pointer, is a permission fault (nothing written).
+//     U-mode needs U = 1; S-mode on a U = 1 page faults on a fetch always and
+//     on a load or store unless SUM; S-mode on a U = 0 page is allowed. A
+//     load needs R, or X with MXR; a store R and W; a fetch X;
 //     otherwise, if A = 0 or (store and D = 0), the PTE is written back with A
 //     (and D for a store) set: one memory write.
 //   * The response is the last PTE read (after the A/D update), its address
@@ -37,7 +41,8 @@
 // Faulty variants for the lockstep checker's own tests (never in a normal
 // build): PTW_BUG_ALIGN checks superpage alignment at levels 2 and up only,
 // PTW_BUG_LOST_DIRTY drops the write-back of a store that finds A set and
-// D clear, PTW_BUG_STALE_PWC does not flush PWC entry 0.
+// D clear, PTW_BUG_STALE_PWC does not flush PWC entry 0, PTW_BUG_SUM does
+// not latch SUM (an S-mode load or store on a U = 1 page always faults).
 //
 // Style: lowRISC (clk_i, rst_ni asynchronous active low, *_i / *_o ports,
 // _d / _q registers, always_ff holding only reset and q <= d), kept to what
@@ -70,6 +75,9 @@ module ptw #(
   input  logic [AsidWidth-1:0] req_asid_i,
   input  logic [PpnWidth-1:0]  req_root_i,     // frame of the root table (satp.PPN)
   input  logic [1:0]           req_access_i,   // AccLoad, AccStore, AccFetch
+  input  logic                 req_priv_i,     // 0: U-mode, 1: S-mode (M-mode does not translate)
+  input  logic                 req_sum_i,      // mstatus.SUM: S-mode may load/store U = 1 pages
+  input  logic                 req_mxr_i,      // mstatus.MXR: a load may read an X-only page
 
   // Invalidate the page-walk cache (the kernel rewrote or freed a table).
   input  logic                 pwc_flush_i,
@@ -104,7 +112,7 @@ module ptw #(
   // What the walk found (mmusim::WalkFault).
   localparam logic [1:0] FaultNone      = 2'd0;  // a leaf PTE allows the access
   localparam logic [1:0] FaultNotValid  = 2'd1;  // V = 0 at some level
-  localparam logic [1:0] FaultPerm      = 2'd2;  // R/W/X/U (or nonleaf_wp above) forbid the access
+  localparam logic [1:0] FaultPerm      = 2'd2;  // R/W/X/U with priv/SUM/MXR (or nonleaf_wp above) forbid the access
   localparam logic [1:0] FaultMalformed = 2'd3;  // W without R, a pointer at level 0 or with U/A/D, a misaligned superpage
 
   // PTE bits (privileged spec; Pte in models/common/pte.h).
@@ -144,6 +152,9 @@ module ptw #(
   logic [AsidWidth-1:0]   asid_q, asid_d;
   logic [PpnWidth-1:0]    root_q, root_d;
   logic [1:0]                access_q, access_d;
+  logic                   priv_q, priv_d;      // 1: S-mode
+  logic                   sum_q, sum_d;
+  logic                   mxr_q, mxr_d;
   logic [PpnWidth-1:0]    table_q, table_d;
   logic [LevelW-1:0]      level_q, level_d;
   logic                   wp_q, wp_d;
@@ -167,7 +178,7 @@ module ptw #(
   logic [63:0]         pte;
   logic                pte_is_v, pte_is_r, pte_is_w, pte_is_x, pte_is_u, pte_is_a, pte_is_d, pte_is_leaf;
   logic [PpnWidth-1:0] pte_ppn;
-  logic                misaligned, permits, is_store, needs_update, wp_next;
+  logic                misaligned, permits, priv_permits, is_store, needs_update, wp_next;
   logic [63:0]         pte_updated;
 
   assign pte      = mem_rsp_rdata_i;
@@ -192,14 +203,18 @@ module ptw #(
     misaligned = (pte_ppn & low) != '0;
   end
 
+  // U-mode needs U; S-mode never fetches from a U page and loads or stores
+  // there only with SUM.
+  assign priv_permits = priv_q ? (~pte_is_u | (sum_q & (access_q != AccFetch))) : pte_is_u;
+
   always_comb begin
     unique case (access_q)
-      AccLoad:  permits = pte_is_r;
+      AccLoad:  permits = pte_is_r | (mxr_q & pte_is_x);
       AccStore: permits = pte_is_r & pte_is_w;
       AccFetch: permits = pte_is_x;
       default:  permits = 1'b0;
     endcase
-    permits = permits & pte_is_v & pte_is_u & ~(pte_is_w & ~pte_is_r);
+    permits = permits & pte_is_v & priv_permits & ~(pte_is_w & ~pte_is_r);
   end
 
 `ifdef PTW_BUG_LOST_DIRTY
@@ -294,6 +309,9 @@ module ptw #(
     asid_d     = asid_q;
     root_d     = root_q;
     access_d   = access_q;
+    priv_d     = priv_q;
+    sum_d      = sum_q;
+    mxr_d      = mxr_q;
     table_d    = table_q;
     level_d    = level_q;
     wp_d       = wp_q;
@@ -315,6 +333,13 @@ module ptw #(
           asid_d     = req_asid_i;
           root_d     = req_root_i;
           access_d   = req_access_i;
+          priv_d     = req_priv_i;
+`ifdef PTW_BUG_SUM
+          sum_d      = 1'b0 & req_sum_i;  // the input is wired, its value dropped
+`else
+          sum_d      = req_sum_i;
+`endif
+          mxr_d      = req_mxr_i;
           table_d    = req_root_i;
           level_d    = LevelW'(Levels - 1);
           wp_d       = 1'b0;
@@ -431,6 +456,9 @@ module ptw #(
       asid_q       <= '0;
       root_q       <= '0;
       access_q     <= AccLoad;
+      priv_q       <= 1'b0;
+      sum_q        <= 1'b0;
+      mxr_q        <= 1'b0;
       table_q      <= '0;
       level_q      <= '0;
       wp_q         <= 1'b0;
@@ -454,6 +482,9 @@ module ptw #(
       asid_q       <= asid_d;
       root_q       <= root_d;
       access_q     <= access_d;
+      priv_q       <= priv_d;
+      sum_q        <= sum_d;
+      mxr_q        <= mxr_d;
       table_q      <= table_d;
       level_q      <= level_d;
       wp_q         <= wp_d;
@@ -512,6 +543,11 @@ module ptw #(
       // A PWC hit never returns a leaf: it yields a table above the leaf level
       // lowest at level 0 and the walk goes on to read memory.
       if ((state_q == StProbe && pwc_hit)) PwcHitNeverALeaf: assert ((pwc_hit_level <= LevelW'(Levels - 2) && state_d == StRead));
+      // A U-mode walk answers with a leaf of U = 0 only as a fault, and an
+      // S-mode fetch never succeeds on a U = 1 page (privileged spec, step 5).
+      if ((rsp_valid_o && !priv_q && fault_q == FaultNone)) UserLeafHasU: assert (pte_q[PteU]);
+      if ((rsp_valid_o && priv_q && access_q == AccFetch && fault_q == FaultNone))
+        SupervisorNeverFetchesUser: assert (!pte_q[PteU]);
       // Only a permitted access writes, and only to set A (and D for a store).
       if ((mem_req_valid_o && mem_req_we_o)) WriteOnlyWhenPermitted: assert ((fault_q == FaultNone && pte_q[PteA] && (!is_store || pte_q[PteD])));
       // Exactly one of hit and miss when there is a PWC; neither without one.

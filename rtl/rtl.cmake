@@ -75,15 +75,15 @@ foreach(_variant ${MMUSIM_RTL_TLB_VARIANTS})
 endforeach()
 
 # The RTL page-table walker: one verilated model per "MODE:PWC" (mmu.mode,
-# mmu.pwc_entries) in MMUSIM_RTL_PTW_VARIANTS, and three faulty variants (a
+# mmu.pwc_entries) in MMUSIM_RTL_PTW_VARIANTS, and four faulty variants (a
 # PTW_BUG_* define each, rtl/ptw.sv) that the lockstep checker's tests must
 # catch. mmu.nonleaf_wp is a pin, not a parameter.
 set(MMUSIM_RTL_PTW_VARIANTS "sv39:16;sv48:16;sv39:4;sv48:4;sv39:0"
     CACHE STRING "RTL walker variants to verilate: MODE:PWC_ENTRIES (MODE sv39 or sv48), ';'-separated")
 set(_ptw_includes "")
 set(_ptw_table "")
-foreach(_variant ${MMUSIM_RTL_PTW_VARIANTS} "sv39:4:align" "sv39:4:lost_dirty" "sv39:4:stale_pwc")
-  if(NOT _variant MATCHES "^(sv39|sv48):([0-9]+)(:(align|lost_dirty|stale_pwc))?$")
+foreach(_variant ${MMUSIM_RTL_PTW_VARIANTS} "sv39:4:align" "sv39:4:lost_dirty" "sv39:4:stale_pwc" "sv39:4:sum")
+  if(NOT _variant MATCHES "^(sv39|sv48):([0-9]+)(:(align|lost_dirty|stale_pwc|sum))?$")
     message(FATAL_ERROR "MMUSIM_RTL_PTW_VARIANTS: '${_variant}' is not sv39|sv48:PWC_ENTRIES")
   endif()
   set(_mode ${CMAKE_MATCH_1})
@@ -108,6 +108,9 @@ foreach(_variant ${MMUSIM_RTL_PTW_VARIANTS} "sv39:4:align" "sv39:4:lost_dirty" "
   elseif(_bug STREQUAL "stale_pwc")
     set(_defines -DPTW_BUG_STALE_PWC)
     set(_benum StalePwc)
+  elseif(_bug STREQUAL "sum")
+    set(_defines -DPTW_BUG_SUM)
+    set(_benum Sum)
   endif()
   if(_bug)
     set(_prefix ${_prefix}_${_bug})

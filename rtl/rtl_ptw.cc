@@ -31,6 +31,7 @@ const char* bug_name(PtwBug b) {
     case PtwBug::Align: return " (faulty: alignment)";
     case PtwBug::LostDirty: return " (faulty: lost dirty)";
     case PtwBug::StalePwc: return " (faulty: stale pwc)";
+    case PtwBug::Sum: return " (faulty: sum)";
   }
   return "";
 }
@@ -73,6 +74,7 @@ class RtlPtwImpl final : public RtlPageTableWalker {
     m.rst_ni = 0;
     m.nonleaf_wp_i = p.nonleaf_wp;
     m.req_valid_i = m.pwc_flush_i = m.mem_req_ready_i = m.mem_rsp_valid_i = 0;
+    m.req_priv_i = m.req_sum_i = m.req_mxr_i = 0;
     eval();
     cycle();
     cycle();
@@ -88,7 +90,7 @@ class RtlPtwImpl final : public RtlPageTableWalker {
     m_->final();
   }
 
-  WalkResult walk(Ppn root, Vpn vpn, AccessType access, Asid asid) override {
+  WalkResult walk(Ppn root, Vpn vpn, AccessType access, Asid asid, AccessContext ctx = {}) override {
     sync_vcd_time();
     Verilated::threadContextp(ctx_.get());
     V& m = *m_;
@@ -96,6 +98,9 @@ class RtlPtwImpl final : public RtlPageTableWalker {
     m.req_root_i = root & kPpnMask;
     m.req_asid_i = static_cast<uint16_t>(asid);
     m.req_access_i = static_cast<uint8_t>(access);
+    m.req_priv_i = ctx.priv == Privilege::Supervisor;
+    m.req_sum_i = ctx.sum;
+    m.req_mxr_i = ctx.mxr;
     m.req_valid_i = 1;
     // Idle: the RTL is ready, so this edge accepts the request.
     cycle();

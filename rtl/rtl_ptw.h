@@ -17,7 +17,8 @@
 // Verilator fixes Levels and PwcEntries, so the build verilates a list of
 // variants (CMake cache variable MMUSIM_RTL_PTW_VARIANTS) and make_rtl_ptw()
 // picks the one mmu.mode and mmu.pwc_entries ask for. mmu.nonleaf_wp is an
-// input pin. Faulty variants (a define in ptw.sv) exist for the lockstep
+// input pin, and so are the access's privilege, SUM and MXR (req_priv_i,
+// req_sum_i, req_mxr_i, driven from the walk's AccessContext). Faulty variants (a define in ptw.sv) exist for the lockstep
 // checker's own tests.
 #pragma once
 #include <cstdint>
@@ -37,6 +38,7 @@ enum class PtwBug : uint8_t {
   Align,      // PTW_BUG_ALIGN: a 2 MiB superpage's alignment is not checked
   LostDirty,  // PTW_BUG_LOST_DIRTY: a store finding A set and D clear writes nothing
   StalePwc,   // PTW_BUG_STALE_PWC: a flush leaves PWC entry 0 valid
+  Sum,        // PTW_BUG_SUM: SUM is not latched: S-mode loads and stores on U pages always fault
 };
 
 struct RtlPtwParams {

@@ -83,11 +83,14 @@ void Mmu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
 
   // A cached translation answers the protection check itself; a store through
   // a clean (D = 0) entry walks again so the walker can set D in memory.
+  // Every access of a trace is a user-mode one (the kernel's own accesses go
+  // to PhysMem directly): both checks are U-mode, SUM and MXR clear.
+  const AccessContext user;
   TlbEntry walked;
-  if (hit && !pte_permits(Pte(hit->flags), access)) {
+  if (hit && !pte_permits(Pte(hit->flags), access, user)) {
     ext->fault = WalkFault::Permission;
   } else if (!hit || (access == AccessType::Store && !(hit->flags & Pte::D))) {
-    const WalkResult w = walker_->walk(ext->root, vpn, access, ext->asid);
+    const WalkResult w = walker_->walk(ext->root, vpn, access, ext->asid, user);
     cycles += w.cycles;
     ext->walk_cycles = w.cycles;
     if (w.fault != WalkFault::None) {

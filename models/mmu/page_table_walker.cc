@@ -1,6 +1,7 @@
 // RISC-V Sv39/Sv48 page-table walk (privileged spec, "Virtual Address
-// Translation Process"), user-mode accesses only, with hardware A/D update
-// (Svadu) and an optional page-walk cache (PWC) of non-leaf PTEs.
+// Translation Process") for user- and supervisor-mode accesses (mstatus.SUM
+// and MXR), with hardware A/D update (Svadu) and an optional page-walk cache
+// (PWC) of non-leaf PTEs.
 //
 // Walk
 //   level = levels-1, table = root. Repeat:
@@ -15,7 +16,8 @@
 //                                  without it the RSW bits are ignored)
 //     leaf at level > 0 whose ppn has any of its low 9*level bits set
 //                                 -> Malformed (misaligned superpage)
-//     leaf not permitting the access (pte_permits) -> Permission
+//     leaf not permitting the access (pte_permits: R/W/X/U against the access,
+//     its privilege, SUM and MXR) -> Permission
 //     a store with write_protected set -> Permission (even if the leaf has W;
 //     nothing is written: A and D stay as they are)
 //     else, if A == 0 or (store and D == 0): write the PTE back with A (and D for
@@ -37,11 +39,16 @@
 
 namespace mmusim {
 
-bool pte_permits(Pte pte, AccessType access) {
-  if (!pte.valid() || !pte.user()) return false;
+bool pte_permits(Pte pte, AccessType access, AccessContext ctx) {
+  if (!pte.valid()) return false;
   if (pte.writable() && !pte.readable()) return false;  // reserved encoding
+  if (ctx.priv == Privilege::User) {
+    if (!pte.user()) return false;
+  } else if (pte.user() && (access == AccessType::Fetch || !ctx.sum)) {
+    return false;  // S-mode never executes user code, and touches user data only with SUM
+  }
   switch (access) {
-    case AccessType::Load: return pte.readable();
+    case AccessType::Load: return pte.readable() || (ctx.mxr && pte.executable());
     case AccessType::Store: return pte.readable() && pte.writable();
     case AccessType::Fetch: return pte.executable();
   }
@@ -98,7 +105,7 @@ void PageTableWalker::pwc_insert(Ppn root, Vpn vpn, unsigned level, Ppn next, bo
   slot->valid = true;
 }
 
-WalkResult PageTableWalker::walk(Ppn root, Vpn vpn, AccessType access) {
+WalkResult PageTableWalker::walk(Ppn root, Vpn vpn, AccessType access, AccessContext ctx) {
   ++stats_.walks;
   WalkResult r;
   unsigned level = levels_of(mode_) - 1;
@@ -155,7 +162,7 @@ WalkResult PageTableWalker::walk(Ppn root, Vpn vpn, AccessType access) {
       r.fault = WalkFault::Malformed;
       break;
     }
-    if (!pte_permits(pte, access)) {
+    if (!pte_permits(pte, access, ctx)) {
       r.fault = WalkFault::Permission;
       break;
     }

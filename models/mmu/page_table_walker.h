@@ -27,8 +27,23 @@ class PteMemory {
   }
 };
 
-// Does a leaf PTE's R/W/X/U allow this user-mode access? (V must be set.)
-bool pte_permits(Pte pte, AccessType access);
+// The privilege mode of an access that is translated (M-mode is not).
+enum class Privilege : uint8_t { User, Supervisor };
+
+// Who makes an access, as the leaf permission check needs it: the mode and
+// the two mstatus bits that change it (privileged spec, "Virtual Address
+// Translation Process" step 5). The default is a user-mode access.
+struct AccessContext {
+  Privilege priv = Privilege::User;
+  bool sum = false;  // mstatus.SUM: S-mode may load and store (never fetch) on U = 1 pages
+  bool mxr = false;  // mstatus.MXR: a load may read an execute-only page (R = 0, X = 1)
+};
+
+// Does a leaf PTE's R/W/X/U allow this access? (V must be set.) U-mode needs
+// U = 1; S-mode on a U = 1 page faults on a fetch always and on a load or
+// store unless SUM; S-mode on a U = 0 page is allowed. A load needs R, or X
+// with MXR; a store R and W; a fetch X. W without R is reserved: never.
+bool pte_permits(Pte pte, AccessType access, AccessContext ctx = {});
 
 // What the walker found, as the hardware reports it: not a fault kind (the
 // kernel's handler decides the kind, FaultKind in kernel/fault.h, from its own
@@ -36,7 +51,7 @@ bool pte_permits(Pte pte, AccessType access);
 enum class WalkFault : uint8_t {
   None,
   NotValid,      // V = 0 at some level: nothing mapped (page absent)
-  Permission,    // leaf found but R/W/X/U forbid the access (e.g. write-protected),
+  Permission,    // leaf found but R/W/X/U (with the privilege, SUM, MXR) forbid the access,
                  // or a store below a write-protecting non-leaf PTE (mmu.nonleaf_wp)
   Malformed,     // W without R, non-leaf at the last level or with U/A/D set, misaligned superpage
   Count
@@ -77,10 +92,11 @@ class PageTableWalker {
   // the RSW bits of a non-leaf PTE are ignored, as the privileged spec says.
   PageTableWalker(PagingMode mode, unsigned pwc_entries, PteMemory& mem, bool nonleaf_wp = false);
 
-  // Walks the tables rooted at frame `root` for `vpn`. On success (and on a
-  // Permission fault) `pte` is the leaf; A (and D for a store) are set in memory
-  // only when the access is permitted.
-  WalkResult walk(Ppn root, Vpn vpn, AccessType access);
+  // Walks the tables rooted at frame `root` for `vpn`, an access by `ctx`
+  // (user mode by default). On success (and on a Permission fault) `pte` is
+  // the leaf; A (and D for a store) are set in memory only when the access is
+  // permitted.
+  WalkResult walk(Ppn root, Vpn vpn, AccessType access, AccessContext ctx = {});
 
   // The kernel freed or rewrote a page-table page: forget cached non-leaf PTEs.
   void flush_pwc();

@@ -1,13 +1,17 @@
 // Unit tests of the page-table walker (models/mmu/page_table_walker.cc) over a
 // mock PTE memory: exact PTE addresses, cycles, A/D updates, the protection
-// matrix, faults at every level, superpages and the page-walk cache.
+// matrix (also against the privilege, SUM and MXR), faults at every level,
+// superpages and the page-walk cache.
 #include <catch2/catch.hpp>
 
+#include <iterator>
 #include <map>
 #include <vector>
 
 #include "mmu/page_table_walker.h"
 #include "mmu/tlb_model.h"
+#include "mmu/walker_model.h"
+#include "privilege_cases.h"
 
 namespace mmusim::test {
 
@@ -213,6 +217,71 @@ TEST_CASE("walker: protection matrix of R/W/X/U against load/store/fetch", "[wal
   CHECK(permitted == 9);
   // V=0 never permits.
   CHECK_FALSE(pte_permits(Pte::make(1, R | W | X | U | A | D), AccessType::Load));
+}
+
+TEST_CASE("walker: privilege SUM and MXR against R/W/X/U: every rule", "[walker]") {
+  unsigned allowed = 0;
+  for (const PrivilegeCase& c : kPrivilegeCases) {
+    INFO(c.describe());
+    const Pte leaf = Pte::make(kLeafPpn, V | c.flags);
+    CHECK(pte_permits(leaf, c.access, c.ctx) == c.allowed);
+    CHECK(pte_permits(leaf.with(Pte::A | Pte::D), c.access, c.ctx) == c.allowed);  // A/D change nothing
+    MockPteMemory m;
+    build_sv39(m, V | c.flags);  // A and D clear
+    PageTableWalker w(PagingMode::Sv39, 0, m);
+    const WalkResult r = w.walk(kRoot, kVpn, c.access, c.ctx);
+    CHECK(r.fault == c.fault());
+    CHECK(r.level == 0);
+    CHECK(r.mem_reads == 3);
+    if (c.allowed) {
+      ++allowed;
+      const Pte updated = leaf.with(c.access == AccessType::Store ? (Pte::A | Pte::D) : Pte::A);
+      CHECK(m.writes == std::vector<PAddr>{slot_addr(kL0, 7)});
+      CHECK(m.at(slot_addr(kL0, 7)) == updated);
+      CHECK(r.pte == updated);
+    } else {
+      CHECK(m.writes.empty());  // no A/D update without permission
+      CHECK(r.pte == leaf);
+      CHECK(r.cycles == 3 * kReadLat);
+    }
+  }
+  CHECK(std::size(kPrivilegeCases) == 36);
+  CHECK(allowed == 15);
+}
+
+TEST_CASE("walker: a walk that faults in S-mode succeeds in U-mode and the reverse with no A/D write on the fault",
+          "[walker]") {
+  const AccessContext user, supervisor{Privilege::Supervisor, false, false};
+  const PAddr leaf = slot_addr(kL0, 7);
+  SECTION("a user page: S-mode without SUM faults, U-mode stores") {
+    MockPteMemory m;
+    build_sv39(m, V | R | W | U);
+    PageTableWalker w(PagingMode::Sv39, 16, m);
+    WalkResult r = w.walk(kRoot, kVpn, AccessType::Store, supervisor);
+    CHECK(r.fault == WalkFault::Permission);
+    CHECK(m.writes.empty());
+    CHECK(m.at(leaf) == Pte::make(kLeafPpn, V | R | W | U));
+    CHECK(r.pte == Pte::make(kLeafPpn, V | R | W | U));
+    r = w.walk(kRoot, kVpn, AccessType::Store, user);
+    CHECK(r.fault == WalkFault::None);
+    CHECK(r.mem_reads == 1);  // through the PWC the S-mode walk filled
+    CHECK(m.writes == std::vector<PAddr>{leaf});
+    CHECK(m.at(leaf) == Pte::make(kLeafPpn, V | R | W | U | A | D));
+  }
+  SECTION("a supervisor page: U-mode faults, S-mode stores (behind the WalkerModel interface)") {
+    MockPteMemory m;
+    build_sv39(m, V | R | W);
+    CppPageTableWalker w(PagingMode::Sv39, 0, m, false);
+    WalkResult r = w.walk(kRoot, kVpn, AccessType::Store, 1);  // user mode by default
+    CHECK(r.fault == WalkFault::Permission);
+    CHECK(m.writes.empty());
+    CHECK(r.pte == Pte::make(kLeafPpn, V | R | W));
+    r = w.walk(kRoot, kVpn, AccessType::Store, 1, supervisor);
+    CHECK(r.fault == WalkFault::None);
+    CHECK(m.writes == std::vector<PAddr>{leaf});
+    CHECK(m.at(leaf) == Pte::make(kLeafPpn, V | R | W | A | D));
+    CHECK(w.stats().mem_writes == 1);
+  }
 }
 
 TEST_CASE("walker: NotValid at each level", "[walker]") {

@@ -2,9 +2,10 @@
 // (rtl/rtl_ptw.cc), each walk also done by the C++ walker over an identical
 // memory: Sv39 and Sv48 walks at every level, superpages aligned and
 // misaligned, invalid and reserved PTEs at each level, A/D updates, PWC hits,
-// replacement and flushes, mmu.nonleaf_wp, the RTL's cycle count; a million
-// random walks over random page tables; the lockstep pair and the faulty
-// variants it must catch; mmusim --ptw rtl / lockstep.
+// replacement and flushes, mmu.nonleaf_wp, the privilege, SUM and MXR, the
+// RTL's cycle count; a million random walks over random page tables in random
+// modes; the lockstep pair and the faulty variants it must catch; mmusim
+// --ptw rtl / lockstep.
 #include <catch2/catch.hpp>
 
 #include <fmt/format.h>
@@ -21,6 +22,7 @@
 #include "common/error.h"
 #include "lockstep_ptw.h"
 #include "mmu/page_table_walker.h"
+#include "privilege_cases.h"
 #include "rtl_ptw.h"
 #include "sim_harness.h"
 
@@ -91,13 +93,14 @@ struct Pair {
   uint64_t at(PAddr pa) const { return rmem.mem.count(pa) ? rmem.mem.at(pa) : 0; }
 
   // Walks with both; checks that they agree on everything but the cycles.
-  WalkResult walk(Ppn root, Vpn vpn, AccessType access) {
+  WalkResult walk(Ppn root, Vpn vpn, AccessType access, AccessContext ctx = {}) {
     cmem.clear_log();
     rmem.clear_log();
     const WalkerStats cs = cpp.stats(), rs = rtl->stats();
-    const WalkResult c = cpp.walk(root, vpn, access);
-    const WalkResult r = rtl->walk(root, vpn, access, 7);
-    INFO(fmt::format("walk vpn {:#x} root {:#x} access {}", vpn, root, int(access)));
+    const WalkResult c = cpp.walk(root, vpn, access, ctx);
+    const WalkResult r = rtl->walk(root, vpn, access, 7, ctx);
+    INFO(fmt::format("walk vpn {:#x} root {:#x} access {} {}-mode sum {} mxr {}", vpn, root, int(access),
+                     ctx.priv == Privilege::Supervisor ? 'S' : 'U', int(ctx.sum), int(ctx.mxr)));
     CHECK(to_string(r.fault) == std::string(to_string(c.fault)));
     CHECK(r.pte.raw == c.pte.raw);
     CHECK(r.pte_addr == c.pte_addr);
@@ -272,6 +275,58 @@ TEST_CASE("rtl ptw: permissions and A/D updates") {
   }
 }
 
+TEST_CASE("rtl ptw: privilege SUM and MXR against R/W/X/U: every rule of the C++ walker's table") {
+  // The rows of test_page_table_walker.cc, walked by both (each on a fresh
+  // leaf, A and D clear).
+  unsigned allowed = 0;
+  for (const PrivilegeCase& c : kPrivilegeCases) {
+    INFO(c.describe());
+    Pair p(PagingMode::Sv39, 16);
+    build_sv39(p, Pte::make(0x4242, V | c.flags).raw);
+    const WalkResult r = p.walk(kRoot, kVpn, c.access, c.ctx);
+    CHECK(r.fault == c.fault());
+    CHECK(r.mem_reads == 3);
+    if (c.allowed) {
+      ++allowed;
+      const uint64_t written = V | c.flags | A | (c.access == AccessType::Store ? D : 0);
+      CHECK(p.rmem.writes == std::vector<std::pair<PAddr, uint64_t>>{{slot(kL0, 3), Pte::make(0x4242, written).raw}});
+    } else {
+      CHECK(p.rmem.writes.empty());
+      CHECK(r.pte.raw == Pte::make(0x4242, V | c.flags).raw);
+    }
+  }
+  CHECK(allowed == 15);
+}
+
+TEST_CASE("rtl ptw: a walk that faults in S-mode succeeds in U-mode and the reverse with no A/D write on the fault") {
+  const AccessContext user, supervisor{Privilege::Supervisor, false, false};
+  // A user page: S-mode without SUM faults (nothing written), U-mode stores
+  // through the PWC entries the S-mode walk left.
+  Pair p(PagingMode::Sv39, 16);
+  build_sv39(p, Pte::make(0x4242, V | R | W | U).raw);
+  WalkResult r = p.walk(kRoot, kVpn, AccessType::Store, supervisor);
+  CHECK(r.fault == WalkFault::Permission);
+  CHECK(p.rmem.writes.empty());
+  r = p.walk(kRoot, kVpn, AccessType::Store, user);
+  CHECK(r.fault == WalkFault::None);
+  CHECK(r.mem_reads == 1);
+  CHECK(p.at(slot(kL0, 3)) == Pte::make(0x4242, V | R | W | U | A | D).raw);
+  // A supervisor page: U-mode faults, S-mode stores.
+  Pair q(PagingMode::Sv48, 4);
+  const Vpn vpn = vpn_of_indices(1, 2, 3, 4);
+  q.set(slot(0x10, 1), Pte::make(0x20, V).raw);
+  q.set(slot(0x20, 2), Pte::make(0x30, V).raw);
+  q.set(slot(0x30, 3), Pte::make(0x40, V).raw);
+  q.set(slot(0x40, 4), Pte::make(0x999, V | R | W).raw);
+  r = q.walk(0x10, vpn, AccessType::Store, user);
+  CHECK(r.fault == WalkFault::Permission);
+  CHECK(q.rmem.writes.empty());
+  r = q.walk(0x10, vpn, AccessType::Store, supervisor);
+  CHECK(r.fault == WalkFault::None);
+  CHECK(q.at(slot(0x40, 4)) == Pte::make(0x999, V | R | W | A | D).raw);
+  CHECK(q.rtl->stats().mem_writes == 1);
+}
+
 TEST_CASE("rtl ptw: PWC hits at each level and per root and a flush") {
   Pair p(PagingMode::Sv48, 16);
   // root 0x10 [0] -> 0x20 [1] -> 0x30 [2] -> 0x40; leaves in 0x40 and 0x41.
@@ -388,6 +443,11 @@ class RandomTables {
     return v;
   }
   AccessType access() { return AccessType(rng_() % 3); }
+  // U- or S-mode, SUM and MXR each drawn half the time.
+  AccessContext context() {
+    const unsigned bits = unsigned(rng_() % 8);
+    return {(bits & 1) ? Privilege::Supervisor : Privilege::User, (bits & 2) != 0, (bits & 4) != 0};
+  }
   void mutate() {
     const Ppn t = kFirst + rng_() % kTables;
     p_.set(slot(t, unsigned(rng_() % kIndices)), random_pte());
@@ -419,10 +479,40 @@ class RandomTables {
   std::mt19937_64 rng_;
 };
 
-// n random walks compared walk by walk; returns the RTL's statistics and
-// counts the outcomes (per WalkFault) in `faults`.
+// One walk by both walkers of `p`; "" if they agree on everything but the
+// cycles, else both answers.
+std::string compare_walk(Pair& p, Ppn root, Vpn vpn, AccessType access, AccessContext ctx, WalkResult& c) {
+  p.cmem.clear_log();
+  p.rmem.clear_log();
+  const WalkerStats cs = p.cpp.stats(), rs = p.rtl->stats();
+  c = p.cpp.walk(root, vpn, access, ctx);
+  const WalkResult r = p.rtl->walk(root, vpn, access, 1, ctx);
+  const bool same = c.fault == r.fault && c.pte == r.pte && c.pte_addr == r.pte_addr && c.level == r.level &&
+                    c.write_protected == r.write_protected && c.mem_reads == r.mem_reads &&
+                    p.cmem.reads == p.rmem.reads && p.cmem.writes == p.rmem.writes &&
+                    p.cpp.stats().pwc_hits - cs.pwc_hits == p.rtl->stats().pwc_hits - rs.pwc_hits &&
+                    p.rtl->error().empty();
+  if (same) return "";
+  return fmt::format("vpn {:#x} root {:#x} access {} {}-mode sum {} mxr {}: C++ {} pte {:#x} at {:#x} level {} "
+                     "reads {}; RTL {} pte {:#x} at {:#x} level {} reads {}; {}",
+                     vpn, root, int(access), ctx.priv == Privilege::Supervisor ? 'S' : 'U', int(ctx.sum),
+                     int(ctx.mxr), to_string(c.fault), c.pte.raw, c.pte_addr, c.level, c.mem_reads,
+                     to_string(r.fault), r.pte.raw, r.pte_addr, r.level, r.mem_reads, p.rtl->error());
+}
+
+// What the random walks reached, summed over the streams.
+struct RandomOutcomes {
+  std::array<uint64_t, size_t(WalkFault::Count)> faults{};  // per WalkFault
+  uint64_t supervisor_walks = 0;
+  uint64_t sum_user_page = 0;      // an S-mode load or store of a U page allowed by SUM
+  uint64_t supervisor_denied = 0;  // an S-mode walk to a U page refused (no SUM, a fetch, or R/W/X)
+  uint64_t mxr_read = 0;           // a load of a leaf without R allowed by MXR
+};
+
+// n random walks compared walk by walk, each in a random mode (priv, SUM,
+// MXR); returns the RTL's statistics and counts the outcomes.
 WalkerStats random_walks(PagingMode mode, unsigned pwc, bool nonleaf_wp, uint64_t walks, uint64_t seed,
-                         std::array<uint64_t, size_t(WalkFault::Count)>& faults) {
+                         RandomOutcomes& out) {
   walks /= kScale;
   Pair p(mode, pwc, nonleaf_wp);
   RandomTables t(p, levels_of(mode), seed);
@@ -431,24 +521,20 @@ WalkerStats random_walks(PagingMode mode, unsigned pwc, bool nonleaf_wp, uint64_
     const Ppn root = t.root();
     const Vpn vpn = t.vpn();
     const AccessType access = t.access();
-    p.cmem.clear_log();
-    p.rmem.clear_log();
-    const WalkerStats cs = p.cpp.stats(), rs = p.rtl->stats();
-    const WalkResult c = p.cpp.walk(root, vpn, access);
-    const WalkResult r = p.rtl->walk(root, vpn, access, 1);
-    ++faults[size_t(c.fault)];
-    const bool same = c.fault == r.fault && c.pte == r.pte && c.pte_addr == r.pte_addr && c.level == r.level &&
-                      c.write_protected == r.write_protected && c.mem_reads == r.mem_reads &&
-                      p.cmem.reads == p.rmem.reads && p.cmem.writes == p.rmem.writes &&
-                      p.cpp.stats().pwc_hits - cs.pwc_hits == p.rtl->stats().pwc_hits - rs.pwc_hits &&
-                      p.rtl->error().empty();
-    if (!same) {
+    const AccessContext ctx = t.context();
+    WalkResult c;
+    const std::string diff = compare_walk(p, root, vpn, access, ctx, c);
+    ++out.faults[size_t(c.fault)];
+    const bool leaf = c.fault == WalkFault::None || c.fault == WalkFault::Permission;
+    if (ctx.priv == Privilege::Supervisor) {
+      ++out.supervisor_walks;
+      if (leaf && c.pte.user()) ++(c.fault == WalkFault::None ? out.sum_user_page : out.supervisor_denied);
+    }
+    if (c.fault == WalkFault::None && access == AccessType::Load && !c.pte.readable()) ++out.mxr_read;
+    if (!diff.empty()) {
       ++bad;
-      INFO(fmt::format("walk {}: vpn {:#x} root {:#x} access {}: C++ {} pte {:#x} at {:#x} level {} reads {}; "
-                       "RTL {} pte {:#x} at {:#x} level {} reads {}; {}",
-                       i, vpn, root, int(access), to_string(c.fault), c.pte.raw, c.pte_addr, c.level, c.mem_reads,
-                       to_string(r.fault), r.pte.raw, r.pte_addr, r.level, r.mem_reads, p.rtl->error()));
-      CHECK(same);
+      INFO(fmt::format("walk {}: {}", i, diff));
+      CHECK(diff.empty());
     }
     const unsigned event = unsigned(t.rng()() % 64);
     if (event < 6) t.mutate();
@@ -466,17 +552,17 @@ WalkerStats random_walks(PagingMode mode, unsigned pwc, bool nonleaf_wp, uint64_
 
 TEST_CASE("rtl ptw: a million random walks over random page tables compared with the C++ walker") {
   // 4-entry PWCs (evictions on most walks), the default 16 entries with Sv48
-  // and nonleaf_wp, and no PWC.
-  std::array<uint64_t, size_t(WalkFault::Count)> faults{};
-  const WalkerStats a = random_walks(PagingMode::Sv39, 4, false, 400'000, 1, faults);
-  const WalkerStats b = random_walks(PagingMode::Sv48, 4, true, 200'000, 2, faults);
-  const WalkerStats c = random_walks(PagingMode::Sv48, 16, true, 250'000, 3, faults);
-  const WalkerStats d = random_walks(PagingMode::Sv39, 0, false, 150'000, 4, faults);
+  // and nonleaf_wp, and no PWC; every walk in a random mode.
+  RandomOutcomes out;
+  const WalkerStats a = random_walks(PagingMode::Sv39, 4, false, 400'000, 1, out);
+  const WalkerStats b = random_walks(PagingMode::Sv48, 4, true, 200'000, 2, out);
+  const WalkerStats c = random_walks(PagingMode::Sv48, 16, true, 250'000, 3, out);
+  const WalkerStats d = random_walks(PagingMode::Sv39, 0, false, 150'000, 4, out);
   CHECK(a.walks + b.walks + c.walks + d.walks == 1'000'000 / kScale);
   // Every outcome is common.
-  for (size_t f = 0; f < faults.size(); ++f) {
-    INFO(to_string(WalkFault(f)) << ": " << faults[f]);
-    CHECK(faults[f] > 10'000 / kScale);
+  for (size_t f = 0; f < out.faults.size(); ++f) {
+    INFO(to_string(WalkFault(f)) << ": " << out.faults[f]);
+    CHECK(out.faults[f] > 10'000 / kScale);
   }
   // The streams reach every outcome: hits, misses, writes.
   CHECK(a.pwc_hits > 10'000 / kScale);
@@ -484,6 +570,38 @@ TEST_CASE("rtl ptw: a million random walks over random page tables compared with
   CHECK(c.pwc_hits > 10'000 / kScale);
   CHECK(a.mem_writes > 1'000 / kScale);
   CHECK(d.pwc_hits == 0);
+  // And every privilege rule: S-mode walks, U pages reached through SUM and
+  // refused without it, X-only pages read through MXR.
+  INFO(fmt::format("supervisor {}, SUM {}, refused {}, MXR {}", out.supervisor_walks, out.sum_user_page,
+                   out.supervisor_denied, out.mxr_read));
+  CHECK(out.supervisor_walks > 400'000 / kScale);
+  CHECK(out.sum_user_page > 10'000 / kScale);
+  CHECK(out.supervisor_denied > 10'000 / kScale);
+  CHECK(out.mxr_read > 1'000 / kScale);
+}
+
+TEST_CASE("rtl ptw: the random walks catch the faulty variant that ignores SUM") {
+  Pair p(PagingMode::Sv39, 4, false, PtwBug::Sum);
+  RandomTables t(p, 3, 5);
+  uint64_t first = 0;
+  std::string diff;
+  for (uint64_t i = 1; i <= 10'000 && diff.empty(); ++i) {
+    const Ppn root = t.root();
+    const Vpn vpn = t.vpn();
+    const AccessType access = t.access();
+    const AccessContext ctx = t.context();
+    WalkResult c;
+    diff = compare_walk(p, root, vpn, access, ctx, c);
+    first = i;
+  }
+  INFO(diff);
+  REQUIRE_FALSE(diff.empty());
+  // Only an S-mode load or store with SUM of a U page tells the two apart:
+  // the C++ walker allows it, the faulty RTL refuses it.
+  CHECK(diff.find("S-mode sum 1") != std::string::npos);
+  CHECK(diff.find("C++ none") != std::string::npos);
+  CHECK(diff.find("RTL permission") != std::string::npos);
+  CHECK(first < 1'000);
 }
 
 TEST_CASE("rtl ptw: the lockstep pair over one memory: only the C++ walker writes and nothing diverges") {
@@ -584,6 +702,28 @@ TEST_CASE("rtl ptw: lockstep catches a stale PWC entry left by a flush") {
   // skips the root, the C++ walker (flushed) reads it.
   CHECK(pair->report().find("3 reads [0x100008 0x200010 0x301018], writes [], pwc miss") != std::string::npos);
   CHECK(pair->report().find("2 reads [0x200010 0x301018], writes [], pwc hit") != std::string::npos);
+}
+
+TEST_CASE("rtl ptw: lockstep catches SUM not latched and its report shows the privilege") {
+  PtwMemory mem;
+  mem.mem[slot(kRoot, 1)] = Pte::make(kL1, V).raw;
+  mem.mem[slot(kL1, 2)] = Pte::make(kL0, V).raw;
+  mem.mem[slot(kL0, 3)] = Pte::make(0x4242, V | R | W | U | A).raw;
+  auto pair = faulty_pair(mem, PtwBug::Sum);
+  const AccessContext supervisor{Privilege::Supervisor, false, false}, with_sum{Privilege::Supervisor, true, false};
+  // U-mode, and S-mode without SUM, agree: the faulty RTL differs only with SUM.
+  CHECK(pair->walk(kRoot, kVpn, AccessType::Load, 1).fault == WalkFault::None);
+  CHECK(pair->walk(kRoot, kVpn, AccessType::Store, 1, supervisor).fault == WalkFault::Permission);
+  CHECK_FALSE(pair->diverged());
+  CHECK(pair->walk(kRoot, kVpn, AccessType::Store, 1, with_sum).fault == WalkFault::None);
+  REQUIRE(pair->diverged());
+  INFO(pair->report());
+  CHECK(pair->report().find("(walk 3,") != std::string::npos);
+  CHECK(pair->report().find("walk:         vpn 0x40403 asid 1 root 0x100 store, S-mode, sum 1, mxr 0\n") !=
+        std::string::npos);
+  CHECK(pair->report().find("C++ walker:   fault none, pte 0x10908d7 at 0x300018 level 0") != std::string::npos);
+  CHECK(pair->report().find("RTL walker:   fault permission, pte 0x1090857 at 0x300018 level 0") !=
+        std::string::npos);
 }
 
 TEST_CASE("rtl ptw: a faulty walker in a whole simulation stops it with exit 1 and the report") {
