@@ -39,22 +39,6 @@
 
 namespace mmusim {
 
-bool pte_permits(Pte pte, AccessType access, AccessContext ctx) {
-  if (!pte.valid()) return false;
-  if (pte.writable() && !pte.readable()) return false;  // reserved encoding
-  if (ctx.priv == Privilege::User) {
-    if (!pte.user()) return false;
-  } else if (pte.user() && (access == AccessType::Fetch || !ctx.sum)) {
-    return false;  // S-mode never executes user code, and touches user data only with SUM
-  }
-  switch (access) {
-    case AccessType::Load: return pte.readable() || (ctx.mxr && pte.executable());
-    case AccessType::Store: return pte.readable() && pte.writable();
-    case AccessType::Fetch: return pte.executable();
-  }
-  return false;
-}
-
 PageTableWalker::PageTableWalker(PagingMode mode, unsigned pwc_entries, PteMemory& mem, bool nonleaf_wp)
     : mode_(mode), nonleaf_wp_(nonleaf_wp), mem_(mem), pwc_(pwc_entries) {}
 

@@ -43,7 +43,22 @@ struct AccessContext {
 // U = 1; S-mode on a U = 1 page faults on a fetch always and on a load or
 // store unless SUM; S-mode on a U = 0 page is allowed. A load needs R, or X
 // with MXR; a store R and W; a fetch X. W without R is reserved: never.
-bool pte_permits(Pte pte, AccessType access, AccessContext ctx = {});
+// Inline: the Mmu asks it on every TLB hit.
+inline bool pte_permits(Pte pte, AccessType access, AccessContext ctx = {}) {
+  if (!pte.valid()) return false;
+  if (pte.writable() && !pte.readable()) return false;  // reserved encoding
+  if (ctx.priv == Privilege::User) {
+    if (!pte.user()) return false;
+  } else if (pte.user() && (access == AccessType::Fetch || !ctx.sum)) {
+    return false;  // S-mode never executes user code, and touches user data only with SUM
+  }
+  switch (access) {
+    case AccessType::Load: return pte.readable() || (ctx.mxr && pte.executable());
+    case AccessType::Store: return pte.readable() && pte.writable();
+    case AccessType::Fetch: return pte.executable();
+  }
+  return false;
+}
 
 // What the walker found, as the hardware reports it: not a fault kind (the
 // kernel's handler decides the kind, FaultKind in kernel/fault.h, from its own
