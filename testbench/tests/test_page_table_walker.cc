@@ -12,6 +12,7 @@
 #include "mmu/tlb_model.h"
 #include "mmu/walker_model.h"
 #include "privilege_cases.h"
+#include "pte_memory_log.h"
 
 namespace mmusim::test {
 
@@ -20,48 +21,14 @@ namespace {
 constexpr Cycles kReadLat = 10;
 constexpr Cycles kWriteLat = 7;
 
-// Sparse physical memory of PTEs with a fixed latency per access that records
-// every address read and written.
-class MockPteMemory final : public PteMemory {
- public:
-  uint64_t read_pte(PAddr pa, Cycles& delay) override {
-    reads.push_back(pa);
-    delay += kReadLat;
-    auto it = mem.find(pa);
-    return it == mem.end() ? 0 : it->second;
-  }
-  void write_pte(PAddr pa, uint64_t value, Cycles& delay) override {
-    writes.push_back(pa);
-    delay += kWriteLat;
-    mem[pa] = value;
-  }
-  void set(PAddr pa, Pte pte) { mem[pa] = pte.raw; }
-  Pte at(PAddr pa) const { return Pte{mem.at(pa)}; }
-  void clear_log() {
-    reads.clear();
-    writes.clear();
-  }
-
-  std::map<PAddr, uint64_t> mem;
-  std::vector<PAddr> reads, writes;
-};
-
-constexpr uint64_t V = Pte::V, R = Pte::R, W = Pte::W, X = Pte::X, U = Pte::U, A = Pte::A,
-                   D = Pte::D;
-
-constexpr Vpn vpn39(unsigned i2, unsigned i1, unsigned i0) {
-  return (Vpn{i2} << 18) | (Vpn{i1} << 9) | i0;
-}
-constexpr Vpn vpn48(unsigned i3, unsigned i2, unsigned i1, unsigned i0) {
-  return (Vpn{i3} << 27) | vpn39(i2, i1, i0);
-}
-constexpr PAddr slot_addr(Ppn table, unsigned index) { return table * 4096 + index * 8; }
+constexpr Vpn vpn39(unsigned i2, unsigned i1, unsigned i0) { return vpn_of_indices(0, i2, i1, i0); }
+constexpr Vpn vpn48(unsigned i3, unsigned i2, unsigned i1, unsigned i0) { return vpn_of_indices(i3, i2, i1, i0); }
 
 // Sv39 layout used throughout: root 0x100, [3] -> 0x200, [5] -> 0x300, leaf [7].
 constexpr Ppn kRoot = 0x100, kL1 = 0x200, kL0 = 0x300, kLeafPpn = 0x4242;
 const Vpn kVpn = vpn39(3, 5, 7);
 
-void build_sv39(MockPteMemory& m, uint64_t leaf_flags = V | R | W | U | A | D) {
+void build_sv39(PteMemoryLog& m, uint64_t leaf_flags = V | R | W | U | A | D) {
   m.set(slot_addr(kRoot, 3), Pte::make(kL1, V));
   m.set(slot_addr(kL1, 5), Pte::make(kL0, V));
   m.set(slot_addr(kL0, 7), Pte::make(kLeafPpn, leaf_flags));
@@ -70,7 +37,7 @@ void build_sv39(MockPteMemory& m, uint64_t leaf_flags = V | R | W | U | A | D) {
 }  // namespace
 
 TEST_CASE("walker: Sv39 walk reads exactly three PTEs", "[walker]") {
-  MockPteMemory m;
+  PteMemoryLog m{kReadLat, kWriteLat};
   build_sv39(m);
   PageTableWalker w(PagingMode::Sv39, 0, m);
   CHECK(w.mode() == PagingMode::Sv39);
@@ -93,7 +60,7 @@ TEST_CASE("walker: Sv39 walk reads exactly three PTEs", "[walker]") {
 }
 
 TEST_CASE("walker: Sv48 walk reads exactly four PTEs", "[walker]") {
-  MockPteMemory m;
+  PteMemoryLog m{kReadLat, kWriteLat};
   const Ppn root = 0x100, l2 = 0x180, l1 = 0x200, l0 = 0x300;
   const Vpn vpn = vpn48(1, 3, 5, 7);
   m.set(slot_addr(root, 1), Pte::make(l2, V));
@@ -109,7 +76,7 @@ TEST_CASE("walker: Sv48 walk reads exactly four PTEs", "[walker]") {
   CHECK(r.pte.ppn() == 0x777);
   CHECK(r.level == 0);
   // The same vpn under Sv39 indexes the root with bits 26..18 only.
-  MockPteMemory m39;
+  PteMemoryLog m39{kReadLat, kWriteLat};
   PageTableWalker w39(PagingMode::Sv39, 0, m39);
   const WalkResult r39 = w39.walk(root, vpn39(3, 5, 7), AccessType::Load);
   CHECK(r39.fault == WalkFault::NotValid);
@@ -117,14 +84,14 @@ TEST_CASE("walker: Sv48 walk reads exactly four PTEs", "[walker]") {
 }
 
 TEST_CASE("walker: A is set once on a load, D only on a store", "[walker]") {
-  MockPteMemory m;
+  PteMemoryLog m{kReadLat, kWriteLat};
   build_sv39(m, V | R | W | U);
   PageTableWalker w(PagingMode::Sv39, 0, m);
   const PAddr leaf = slot_addr(kL0, 7);
 
   WalkResult r = w.walk(kRoot, kVpn, AccessType::Load);
   CHECK(r.fault == WalkFault::None);
-  CHECK(m.writes == std::vector<PAddr>{leaf});
+  CHECK(m.write_addresses() == std::vector<PAddr>{leaf});
   CHECK(m.at(leaf) == Pte::make(kLeafPpn, V | R | W | U | A));
   CHECK(r.pte == Pte::make(kLeafPpn, V | R | W | U | A));
   CHECK(r.cycles == 3 * kReadLat + kWriteLat);
@@ -136,7 +103,7 @@ TEST_CASE("walker: A is set once on a load, D only on a store", "[walker]") {
   CHECK(r.cycles == 3 * kReadLat);
 
   r = w.walk(kRoot, kVpn, AccessType::Store);  // D missing: one write
-  CHECK(m.writes == std::vector<PAddr>{leaf});
+  CHECK(m.write_addresses() == std::vector<PAddr>{leaf});
   CHECK(m.at(leaf) == Pte::make(kLeafPpn, V | R | W | U | A | D));
   CHECK(r.pte.dirty());
   CHECK(r.cycles == 3 * kReadLat + kWriteLat);
@@ -152,7 +119,7 @@ TEST_CASE("walker: A is set once on a load, D only on a store", "[walker]") {
 }
 
 TEST_CASE("walker: first access is a store sets A and D in one write", "[walker]") {
-  MockPteMemory m;
+  PteMemoryLog m{kReadLat, kWriteLat};
   build_sv39(m, V | R | W | U);
   PageTableWalker w(PagingMode::Sv39, 0, m);
   const WalkResult r = w.walk(kRoot, kVpn, AccessType::Store);
@@ -160,7 +127,7 @@ TEST_CASE("walker: first access is a store sets A and D in one write", "[walker]
   CHECK(m.writes.size() == 1);
   CHECK(m.at(slot_addr(kL0, 7)) == Pte::make(kLeafPpn, V | R | W | U | A | D));
   // A fetch of an executable page sets A only.
-  MockPteMemory m2;
+  PteMemoryLog m2{kReadLat, kWriteLat};
   build_sv39(m2, V | R | X | U);
   PageTableWalker w2(PagingMode::Sv39, 0, m2);
   CHECK(w2.walk(kRoot, kVpn, AccessType::Fetch).fault == WalkFault::None);
@@ -192,7 +159,7 @@ TEST_CASE("walker: protection matrix of R/W/X/U against load/store/fetch", "[wal
     const WalkFault expected[] = {row.load, row.store, row.fetch};
     for (int i = 0; i < 3; ++i) {
       INFO("flags " << row.flags << " access " << to_string(accesses[i]) << ", expected " << to_string(expected[i]));
-      MockPteMemory m;
+      PteMemoryLog m{kReadLat, kWriteLat};
       build_sv39(m, V | row.flags);  // A and D clear
       PageTableWalker w(PagingMode::Sv39, 0, m);
       const WalkResult r = w.walk(kRoot, kVpn, accesses[i]);
@@ -226,7 +193,7 @@ TEST_CASE("walker: privilege SUM and MXR against R/W/X/U: every rule", "[walker]
     const Pte leaf = Pte::make(kLeafPpn, V | c.flags);
     CHECK(pte_permits(leaf, c.access, c.ctx) == c.allowed);
     CHECK(pte_permits(leaf.with(Pte::A | Pte::D), c.access, c.ctx) == c.allowed);  // A/D change nothing
-    MockPteMemory m;
+    PteMemoryLog m{kReadLat, kWriteLat};
     build_sv39(m, V | c.flags);  // A and D clear
     PageTableWalker w(PagingMode::Sv39, 0, m);
     const WalkResult r = w.walk(kRoot, kVpn, c.access, c.ctx);
@@ -236,7 +203,7 @@ TEST_CASE("walker: privilege SUM and MXR against R/W/X/U: every rule", "[walker]
     if (c.allowed) {
       ++allowed;
       const Pte updated = leaf.with(c.access == AccessType::Store ? (Pte::A | Pte::D) : Pte::A);
-      CHECK(m.writes == std::vector<PAddr>{slot_addr(kL0, 7)});
+      CHECK(m.write_addresses() == std::vector<PAddr>{slot_addr(kL0, 7)});
       CHECK(m.at(slot_addr(kL0, 7)) == updated);
       CHECK(r.pte == updated);
     } else {
@@ -254,7 +221,7 @@ TEST_CASE("walker: a walk that faults in S-mode succeeds in U-mode and the rever
   const AccessContext user, supervisor{Privilege::Supervisor, false, false};
   const PAddr leaf = slot_addr(kL0, 7);
   SECTION("a user page: S-mode without SUM faults, U-mode stores") {
-    MockPteMemory m;
+    PteMemoryLog m{kReadLat, kWriteLat};
     build_sv39(m, V | R | W | U);
     PageTableWalker w(PagingMode::Sv39, 16, m);
     WalkResult r = w.walk(kRoot, kVpn, AccessType::Store, supervisor);
@@ -265,11 +232,11 @@ TEST_CASE("walker: a walk that faults in S-mode succeeds in U-mode and the rever
     r = w.walk(kRoot, kVpn, AccessType::Store, user);
     CHECK(r.fault == WalkFault::None);
     CHECK(r.mem_reads == 1);  // through the PWC the S-mode walk filled
-    CHECK(m.writes == std::vector<PAddr>{leaf});
+    CHECK(m.write_addresses() == std::vector<PAddr>{leaf});
     CHECK(m.at(leaf) == Pte::make(kLeafPpn, V | R | W | U | A | D));
   }
   SECTION("a supervisor page: U-mode faults, S-mode stores (behind the WalkerModel interface)") {
-    MockPteMemory m;
+    PteMemoryLog m{kReadLat, kWriteLat};
     build_sv39(m, V | R | W);
     CppPageTableWalker w(PagingMode::Sv39, 0, m, false);
     WalkResult r = w.walk(kRoot, kVpn, AccessType::Store, 1);  // user mode by default
@@ -278,14 +245,14 @@ TEST_CASE("walker: a walk that faults in S-mode succeeds in U-mode and the rever
     CHECK(r.pte == Pte::make(kLeafPpn, V | R | W));
     r = w.walk(kRoot, kVpn, AccessType::Store, 1, supervisor);
     CHECK(r.fault == WalkFault::None);
-    CHECK(m.writes == std::vector<PAddr>{leaf});
+    CHECK(m.write_addresses() == std::vector<PAddr>{leaf});
     CHECK(m.at(leaf) == Pte::make(kLeafPpn, V | R | W | A | D));
     CHECK(w.stats().mem_writes == 1);
   }
 }
 
 TEST_CASE("walker: NotValid at each level", "[walker]") {
-  MockPteMemory m;
+  PteMemoryLog m{kReadLat, kWriteLat};
   PageTableWalker w(PagingMode::Sv39, 0, m);
   SECTION("root") {
     const WalkResult r = w.walk(kRoot, kVpn, AccessType::Load);
@@ -315,7 +282,7 @@ TEST_CASE("walker: NotValid at each level", "[walker]") {
 }
 
 TEST_CASE("walker: malformed non-leaf PTEs", "[walker]") {
-  MockPteMemory m;
+  PteMemoryLog m{kReadLat, kWriteLat};
   PageTableWalker w(PagingMode::Sv39, 0, m);
   m.set(slot_addr(kRoot, 3), Pte::make(kL1, V | W));  // W without R at the root
   WalkResult r = w.walk(kRoot, kVpn, AccessType::Load);
@@ -334,7 +301,7 @@ TEST_CASE("walker: a pointer with U A or D set is malformed at the level it is r
   for (const uint64_t reserved : {U, A, D}) {
     for (unsigned level : {2u, 1u}) {
       INFO("bit " << reserved << " at level " << level);
-      MockPteMemory m;
+      PteMemoryLog m{kReadLat, kWriteLat};
       build_sv39(m, V | R | W | U | A | D);
       const PAddr at = level == 2 ? slot_addr(kRoot, 3) : slot_addr(kL1, 5);
       m.set(at, Pte::make(level == 2 ? kL1 : kL0, V | reserved));
@@ -355,7 +322,7 @@ TEST_CASE("walker: a pointer with U A or D set is malformed at the level it is r
 }
 
 TEST_CASE("walker: 2 MiB and 1 GiB superpages", "[walker]") {
-  MockPteMemory m;
+  PteMemoryLog m{kReadLat, kWriteLat};
   PageTableWalker w(PagingMode::Sv39, 0, m);
   const Vpn vpn = kVpn;  // indices 3, 5, 7
   SECTION("2 MiB leaf at level 1") {
@@ -405,7 +372,7 @@ TEST_CASE("walker: 2 MiB and 1 GiB superpages", "[walker]") {
 }
 
 TEST_CASE("walker: page-walk cache skips the upper levels", "[walker]") {
-  MockPteMemory m;
+  PteMemoryLog m{kReadLat, kWriteLat};
   build_sv39(m);
   m.set(slot_addr(kL0, 8), Pte::make(0x5000, V | R | W | U | A | D));
   m.set(slot_addr(kL1, 6), Pte::make(0x380, V));
@@ -461,7 +428,7 @@ TEST_CASE("walker: page-walk cache skips the upper levels", "[walker]") {
 }
 
 TEST_CASE("walker: page-walk cache of one entry keeps the most recent table", "[walker]") {
-  MockPteMemory m;
+  PteMemoryLog m{kReadLat, kWriteLat};
   build_sv39(m);
   m.set(slot_addr(kL0, 8), Pte::make(0x5000, V | R | W | U | A | D));
   m.set(slot_addr(kL1, 6), Pte::make(0x380, V));
@@ -476,7 +443,7 @@ TEST_CASE("walker: page-walk cache of one entry keeps the most recent table", "[
 }
 
 TEST_CASE("walker: Sv48 page-walk cache hit reads one PTE", "[walker]") {
-  MockPteMemory m;
+  PteMemoryLog m{kReadLat, kWriteLat};
   const Ppn root = 0x100, l2 = 0x180, l1 = 0x200, l0 = 0x300;
   m.set(slot_addr(root, 1), Pte::make(l2, V));
   m.set(slot_addr(l2, 3), Pte::make(l1, V));
@@ -496,7 +463,7 @@ TEST_CASE("walker: Sv48 page-walk cache hit reads one PTE", "[walker]") {
 }
 
 TEST_CASE("walker: pwc_entries = 0 never hits", "[walker]") {
-  MockPteMemory m;
+  PteMemoryLog m{kReadLat, kWriteLat};
   build_sv39(m);
   PageTableWalker w(PagingMode::Sv39, 0, m);
   for (int i = 0; i < 3; ++i) CHECK(w.walk(kRoot, kVpn, AccessType::Load).mem_reads == 3);
@@ -513,7 +480,7 @@ namespace mmusim::test {
 
 // mmu.nonleaf_wp (On-Demand-Fork): RSW bit 8 of a non-leaf PTE forbids stores below it.
 TEST_CASE("walker: a store below a WP non-leaf PTE faults, a load does not", "[walker][odf]") {
-  MockPteMemory m;
+  PteMemoryLog m{kReadLat, kWriteLat};
   build_sv39(m, V | R | W | U | A);  // writable, clean leaf
   m.set(slot_addr(kL1, 5), Pte::make(kL0, V | Pte::WP));
   PageTableWalker w(PagingMode::Sv39, 0, m, true);
@@ -533,7 +500,7 @@ TEST_CASE("walker: a store below a WP non-leaf PTE faults, a load does not", "[w
 }
 
 TEST_CASE("walker: without mmu.nonleaf_wp the RSW bits of a non-leaf PTE are ignored", "[walker][odf]") {
-  MockPteMemory m;
+  PteMemoryLog m{kReadLat, kWriteLat};
   build_sv39(m);
   m.set(slot_addr(kL1, 5), Pte::make(kL0, V | Pte::WP));
   PageTableWalker w(PagingMode::Sv39, 0, m);
@@ -543,7 +510,7 @@ TEST_CASE("walker: without mmu.nonleaf_wp the RSW bits of a non-leaf PTE are ign
 }
 
 TEST_CASE("walker: the page-walk cache keeps the WP bit with the entry", "[walker][odf][pwc]") {
-  MockPteMemory m;
+  PteMemoryLog m{kReadLat, kWriteLat};
   build_sv39(m);
   m.set(slot_addr(kL1, 5), Pte::make(kL0, V | Pte::WP));
   PageTableWalker w(PagingMode::Sv39, 4, m, true);

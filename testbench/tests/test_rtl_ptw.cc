@@ -23,6 +23,7 @@
 #include "lockstep_ptw.h"
 #include "mmu/page_table_walker.h"
 #include "privilege_cases.h"
+#include "pte_memory_log.h"
 #include "rtl_ptw.h"
 #include "sim_harness.h"
 
@@ -42,41 +43,10 @@ constexpr uint64_t kScale = 10;
 constexpr uint64_t kScale = 1;
 #endif
 
-// Sparse PTE memory with a fixed delay per access that logs every access.
-class PtwMemory final : public PteMemory {
- public:
-  uint64_t read_pte(PAddr pa, Cycles& delay) override {
-    reads.push_back(pa);
-    delay += kRead;
-    auto it = mem.find(pa);
-    return it == mem.end() ? 0 : it->second;
-  }
-  void write_pte(PAddr pa, uint64_t value, Cycles& delay) override {
-    writes.push_back({pa, value});
-    delay += kWrite;
-    mem[pa] = value;
-  }
-  void clear_log() {
-    reads.clear();
-    writes.clear();
-  }
-  std::map<PAddr, uint64_t> mem;
-  std::vector<PAddr> reads;
-  std::vector<std::pair<PAddr, uint64_t>> writes;
-};
-
-constexpr uint64_t V = Pte::V, R = Pte::R, W = Pte::W, X = Pte::X, U = Pte::U, A = Pte::A, D = Pte::D,
-                   WP = Pte::WP;
-
-constexpr PAddr slot(Ppn table, unsigned index) { return table * 4096 + index * 8; }
-constexpr Vpn vpn_of_indices(unsigned i3, unsigned i2, unsigned i1, unsigned i0) {
-  return (Vpn{i3} << 27) | (Vpn{i2} << 18) | (Vpn{i1} << 9) | i0;
-}
-
 // The C++ walker and the RTL walker side by side, each over its own copy of
 // the same memory; every walk is done by both and compared in full.
 struct Pair {
-  PtwMemory cmem, rmem;
+  PteMemoryLog cmem{kRead, kWrite}, rmem{kRead, kWrite};
   PageTableWalker cpp;
   std::unique_ptr<RtlPageTableWalker> rtl;
 
@@ -125,9 +95,9 @@ constexpr Ppn kRoot = 0x100, kL1 = 0x200, kL0 = 0x300;
 const Vpn kVpn = vpn_of_indices(0, 1, 2, 3);
 
 void build_sv39(Pair& p, uint64_t leaf = Pte::make(0x4242, V | R | W | U | A | D).raw) {
-  p.set(slot(kRoot, 1), Pte::make(kL1, V).raw);
-  p.set(slot(kL1, 2), Pte::make(kL0, V).raw);
-  p.set(slot(kL0, 3), leaf);
+  p.set(slot_addr(kRoot, 1), Pte::make(kL1, V).raw);
+  p.set(slot_addr(kL1, 2), Pte::make(kL0, V).raw);
+  p.set(slot_addr(kL0, 3), leaf);
 }
 
 }  // namespace
@@ -139,11 +109,11 @@ TEST_CASE("rtl ptw: Sv39 4 KiB walk: three reads and the leaf in the RTL's exact
     build_sv39(p);
     const WalkResult r = p.walk(kRoot, kVpn, AccessType::Load);
     CHECK(r.fault == WalkFault::None);
-    CHECK(p.rmem.reads == std::vector<PAddr>{slot(kRoot, 1), slot(kL1, 2), slot(kL0, 3)});
+    CHECK(p.rmem.reads == std::vector<PAddr>{slot_addr(kRoot, 1), slot_addr(kL1, 2), slot_addr(kL0, 3)});
     CHECK(p.rmem.writes.empty());
     CHECK(r.level == 0);
     CHECK(r.pte.ppn() == 0x4242);
-    CHECK(r.pte_addr == slot(kL0, 3));
+    CHECK(r.pte_addr == slot_addr(kL0, 3));
     CHECK(r.mem_reads == 3);
     // Accept (+ the PWC probe), then 1 + delay per read.
     CHECK(r.cycles == (pwc ? 2 : 1) + 3 * (1 + kRead));
@@ -166,18 +136,18 @@ TEST_CASE("rtl ptw: walks end in a leaf at every level with superpages aligned a
         const Vpn vpn = vpn_of_indices(levels == 4 ? 5 : 0, 6, 7, 8);
         Ppn table = 0x1000;
         for (unsigned l = levels - 1; l > leaf_level; --l) {
-          p.set(slot(table, vpn_index(vpn, l)), Pte::make(table + 1, V).raw);
+          p.set(slot_addr(table, vpn_index(vpn, l)), Pte::make(table + 1, V).raw);
           ++table;
         }
         const Ppn ppn = (Ppn{0x40} << (9 * leaf_level)) + (misaligned ? 1 : 0);
-        p.set(slot(table, vpn_index(vpn, leaf_level)), Pte::make(ppn, V | R | U).raw);
+        p.set(slot_addr(table, vpn_index(vpn, leaf_level)), Pte::make(ppn, V | R | U).raw);
         const WalkResult r = p.walk(0x1000, vpn, AccessType::Load);
         CHECK(r.fault == (misaligned ? WalkFault::Malformed : WalkFault::None));
         CHECK(r.level == leaf_level);
         CHECK(r.mem_reads == levels - leaf_level);
         // A set, written back, only when the leaf is good.
         CHECK(p.rmem.writes.size() == (misaligned ? 0u : 1u));
-        if (!misaligned) CHECK(p.at(slot(table, vpn_index(vpn, leaf_level))) == Pte::make(ppn, V | R | U | A).raw);
+        if (!misaligned) CHECK(p.at(slot_addr(table, vpn_index(vpn, leaf_level))) == Pte::make(ppn, V | R | U | A).raw);
       }
     }
   }
@@ -193,14 +163,14 @@ TEST_CASE("rtl ptw: invalid and reserved PTEs at each level and a pointer at lev
         const Vpn vpn = vpn_of_indices(levels == 4 ? 1 : 0, 2, 3, 4);
         Ppn table = 0x2000;
         for (unsigned l = levels - 1; l > bad_level; --l) {
-          p.set(slot(table, vpn_index(vpn, l)), Pte::make(table + 1, V).raw);
+          p.set(slot_addr(table, vpn_index(vpn, l)), Pte::make(table + 1, V).raw);
           ++table;
         }
-        p.set(slot(table, vpn_index(vpn, bad_level)), Pte::make(0x777, bad).raw);
+        p.set(slot_addr(table, vpn_index(vpn, bad_level)), Pte::make(0x777, bad).raw);
         const WalkResult r = p.walk(0x2000, vpn, AccessType::Store);
         CHECK(r.fault == ((bad & V) ? WalkFault::Malformed : WalkFault::NotValid));
         CHECK(r.level == bad_level);
-        CHECK(r.pte_addr == slot(table, vpn_index(vpn, bad_level)));
+        CHECK(r.pte_addr == slot_addr(table, vpn_index(vpn, bad_level)));
         CHECK(r.mem_reads == levels - bad_level);
         CHECK(p.rmem.writes.empty());
       }
@@ -213,10 +183,10 @@ TEST_CASE("rtl ptw: invalid and reserved PTEs at each level and a pointer at lev
         const Vpn vpn = vpn_of_indices(levels == 4 ? 1 : 0, 2, 3, 4);
         Ppn table = 0x2000;
         for (unsigned l = levels - 1; l > 0; --l) {
-          p.set(slot(table, vpn_index(vpn, l)), Pte::make(table + 1, l == bad_level ? V | reserved : V).raw);
+          p.set(slot_addr(table, vpn_index(vpn, l)), Pte::make(table + 1, l == bad_level ? V | reserved : V).raw);
           ++table;
         }
-        p.set(slot(table, vpn_index(vpn, 0)), Pte::make(0x777, V | R | W | U | A | D).raw);
+        p.set(slot_addr(table, vpn_index(vpn, 0)), Pte::make(0x777, V | R | W | U | A | D).raw);
         const WalkResult r = p.walk(0x2000, vpn, AccessType::Load);
         CHECK(r.fault == WalkFault::Malformed);
         CHECK(r.level == bad_level);
@@ -227,8 +197,8 @@ TEST_CASE("rtl ptw: invalid and reserved PTEs at each level and a pointer at lev
     Pair p(mode, 4);
     const Vpn vpn = vpn_of_indices(0, 0, 0, 9);
     Ppn table = 0x3000;
-    for (unsigned l = levels - 1; l > 0; --l) p.set(slot(table + (levels - 1 - l), vpn_index(vpn, l)), Pte::make(table + levels - l, V).raw);
-    p.set(slot(table + levels - 1, 9), Pte::make(0x1, V).raw);
+    for (unsigned l = levels - 1; l > 0; --l) p.set(slot_addr(table + (levels - 1 - l), vpn_index(vpn, l)), Pte::make(table + levels - l, V).raw);
+    p.set(slot_addr(table + levels - 1, 9), Pte::make(0x1, V).raw);
     const WalkResult r = p.walk(0x3000, vpn, AccessType::Load);
     CHECK(r.fault == WalkFault::Malformed);
     CHECK(r.level == 0);
@@ -263,7 +233,7 @@ TEST_CASE("rtl ptw: permissions and A/D updates") {
     CHECK(r.fault == c.fault);
     if (c.written) {
       REQUIRE(p.rmem.writes.size() == 1);
-      CHECK(p.rmem.writes[0].first == slot(kL0, 3));
+      CHECK(p.rmem.writes[0].first == slot_addr(kL0, 3));
       CHECK(p.rmem.writes[0].second == Pte::make(0x4242, c.written).raw);
       CHECK(r.pte.raw == Pte::make(0x4242, c.written).raw);
       CHECK(r.cycles == 2 + 3 * (1 + kRead) + (1 + kWrite));
@@ -289,7 +259,7 @@ TEST_CASE("rtl ptw: privilege SUM and MXR against R/W/X/U: every rule of the C++
     if (c.allowed) {
       ++allowed;
       const uint64_t written = V | c.flags | A | (c.access == AccessType::Store ? D : 0);
-      CHECK(p.rmem.writes == std::vector<std::pair<PAddr, uint64_t>>{{slot(kL0, 3), Pte::make(0x4242, written).raw}});
+      CHECK(p.rmem.writes == std::vector<std::pair<PAddr, uint64_t>>{{slot_addr(kL0, 3), Pte::make(0x4242, written).raw}});
     } else {
       CHECK(p.rmem.writes.empty());
       CHECK(r.pte.raw == Pte::make(0x4242, V | c.flags).raw);
@@ -310,33 +280,33 @@ TEST_CASE("rtl ptw: a walk that faults in S-mode succeeds in U-mode and the reve
   r = p.walk(kRoot, kVpn, AccessType::Store, user);
   CHECK(r.fault == WalkFault::None);
   CHECK(r.mem_reads == 1);
-  CHECK(p.at(slot(kL0, 3)) == Pte::make(0x4242, V | R | W | U | A | D).raw);
+  CHECK(p.at(slot_addr(kL0, 3)) == Pte::make(0x4242, V | R | W | U | A | D).raw);
   // A supervisor page: U-mode faults, S-mode stores.
   Pair q(PagingMode::Sv48, 4);
   const Vpn vpn = vpn_of_indices(1, 2, 3, 4);
-  q.set(slot(0x10, 1), Pte::make(0x20, V).raw);
-  q.set(slot(0x20, 2), Pte::make(0x30, V).raw);
-  q.set(slot(0x30, 3), Pte::make(0x40, V).raw);
-  q.set(slot(0x40, 4), Pte::make(0x999, V | R | W).raw);
+  q.set(slot_addr(0x10, 1), Pte::make(0x20, V).raw);
+  q.set(slot_addr(0x20, 2), Pte::make(0x30, V).raw);
+  q.set(slot_addr(0x30, 3), Pte::make(0x40, V).raw);
+  q.set(slot_addr(0x40, 4), Pte::make(0x999, V | R | W).raw);
   r = q.walk(0x10, vpn, AccessType::Store, user);
   CHECK(r.fault == WalkFault::Permission);
   CHECK(q.rmem.writes.empty());
   r = q.walk(0x10, vpn, AccessType::Store, supervisor);
   CHECK(r.fault == WalkFault::None);
-  CHECK(q.at(slot(0x40, 4)) == Pte::make(0x999, V | R | W | A | D).raw);
+  CHECK(q.at(slot_addr(0x40, 4)) == Pte::make(0x999, V | R | W | A | D).raw);
   CHECK(q.rtl->stats().mem_writes == 1);
 }
 
 TEST_CASE("rtl ptw: PWC hits at each level and per root and a flush") {
   Pair p(PagingMode::Sv48, 16);
   // root 0x10 [0] -> 0x20 [1] -> 0x30 [2] -> 0x40; leaves in 0x40 and 0x41.
-  p.set(slot(0x10, 0), Pte::make(0x20, V).raw);
-  p.set(slot(0x20, 1), Pte::make(0x30, V).raw);
-  p.set(slot(0x30, 2), Pte::make(0x40, V).raw);
-  p.set(slot(0x30, 3), Pte::make(0x41, V).raw);
-  p.set(slot(0x40, 5), Pte::make(0x999, V | R | U | A).raw);
-  p.set(slot(0x40, 6), Pte::make(0x998, V | R | U | A).raw);
-  p.set(slot(0x41, 5), Pte::make(0x997, V | R | U | A).raw);
+  p.set(slot_addr(0x10, 0), Pte::make(0x20, V).raw);
+  p.set(slot_addr(0x20, 1), Pte::make(0x30, V).raw);
+  p.set(slot_addr(0x30, 2), Pte::make(0x40, V).raw);
+  p.set(slot_addr(0x30, 3), Pte::make(0x41, V).raw);
+  p.set(slot_addr(0x40, 5), Pte::make(0x999, V | R | U | A).raw);
+  p.set(slot_addr(0x40, 6), Pte::make(0x998, V | R | U | A).raw);
+  p.set(slot_addr(0x41, 5), Pte::make(0x997, V | R | U | A).raw);
   CHECK(p.walk(0x10, vpn_of_indices(0, 1, 2, 5), AccessType::Load).mem_reads == 4);
   CHECK(p.rtl->pwc_valid_entries() == 3);
   CHECK(p.rtl->last_pwc_miss());
@@ -349,7 +319,7 @@ TEST_CASE("rtl ptw: PWC hits at each level and per root and a flush") {
   CHECK(p.walk(0x10, vpn_of_indices(0, 1, 3, 5), AccessType::Load).mem_reads == 2);
   CHECK(p.rtl->pwc_valid_entries() == 4);
   // Another root: its own entries.
-  p.set(slot(0x11, 0), Pte::make(0x20, V).raw);
+  p.set(slot_addr(0x11, 0), Pte::make(0x20, V).raw);
   CHECK(p.walk(0x11, vpn_of_indices(0, 1, 2, 5), AccessType::Load).mem_reads == 4);
   CHECK(p.rtl->pwc_valid_entries() == 7);
   p.flush();
@@ -366,10 +336,10 @@ TEST_CASE("rtl ptw: PWC replacement is the C++ walker's exact LRU") {
   // reads), or misses (3 reads, inserting R and Tt). Once full, an insert
   // evicts the least recently used entry.
   Pair p(PagingMode::Sv39, 4);
-  p.set(slot(0x10, 0), Pte::make(0x20, V).raw);
+  p.set(slot_addr(0x10, 0), Pte::make(0x20, V).raw);
   for (unsigned t = 0; t < 4; ++t) {
-    p.set(slot(0x20, t), Pte::make(0x40 + t, V).raw);
-    p.set(slot(0x40 + t, 0), Pte::make(0x8000 + t, V | R | U | A).raw);
+    p.set(slot_addr(0x20, t), Pte::make(0x40 + t, V).raw);
+    p.set(slot_addr(0x40 + t, 0), Pte::make(0x8000 + t, V | R | U | A).raw);
   }
   std::string pattern;
   for (unsigned t : {0, 0, 0, 1, 0, 0, 1, 0, 2, 0, 1, 1, 0, 0, 3, 1, 2, 1, 0, 3, 2, 0, 1, 3}) {
@@ -388,10 +358,10 @@ TEST_CASE("rtl ptw: mmu.nonleaf_wp: a write-protecting pointer forbids stores be
   for (bool enabled : {false, true}) {
     INFO("nonleaf_wp " << enabled);
     Pair p(PagingMode::Sv39, 16, enabled);
-    p.set(slot(kRoot, 1), Pte::make(kL1, V).raw);
-    p.set(slot(kL1, 2), Pte::make(kL0, V | WP).raw);
-    p.set(slot(kL0, 3), Pte::make(0x4242, V | R | W | U | A | D).raw);
-    p.set(slot(kL0, 4), Pte::make(0x4243, V | R | W | U).raw);
+    p.set(slot_addr(kRoot, 1), Pte::make(kL1, V).raw);
+    p.set(slot_addr(kL1, 2), Pte::make(kL0, V | WP).raw);
+    p.set(slot_addr(kL0, 3), Pte::make(0x4242, V | R | W | U | A | D).raw);
+    p.set(slot_addr(kL0, 4), Pte::make(0x4243, V | R | W | U).raw);
     WalkResult r = p.walk(kRoot, kVpn, AccessType::Store);
     CHECK(r.fault == (enabled ? WalkFault::Permission : WalkFault::None));
     CHECK(r.write_protected == enabled);
@@ -407,7 +377,7 @@ TEST_CASE("rtl ptw: mmu.nonleaf_wp: a write-protecting pointer forbids stores be
 }
 
 TEST_CASE("rtl ptw: configurations without a verilated variant are refused with the list") {
-  PtwMemory m;
+  PteMemoryLog m{kRead, kWrite};
   RtlPtwParams p;
   p.pwc_entries = 7;
   try {
@@ -432,7 +402,7 @@ class RandomTables {
  public:
   RandomTables(Pair& p, unsigned levels, uint64_t seed) : p_(p), levels_(levels), rng_(seed) {
     for (Ppn t = kFirst; t < kFirst + kTables; ++t)
-      for (unsigned i = 0; i < kIndices; ++i) p_.set(slot(t, i), random_pte());
+      for (unsigned i = 0; i < kIndices; ++i) p_.set(slot_addr(t, i), random_pte());
   }
   Ppn root() { return kFirst + rng_() % kRoots; }
   Vpn vpn() {
@@ -450,7 +420,7 @@ class RandomTables {
   }
   void mutate() {
     const Ppn t = kFirst + rng_() % kTables;
-    p_.set(slot(t, unsigned(rng_() % kIndices)), random_pte());
+    p_.set(slot_addr(t, unsigned(rng_() % kIndices)), random_pte());
   }
   std::mt19937_64& rng() { return rng_; }
 
@@ -605,10 +575,10 @@ TEST_CASE("rtl ptw: the random walks catch the faulty variant that ignores SUM")
 }
 
 TEST_CASE("rtl ptw: the lockstep pair over one memory: only the C++ walker writes and nothing diverges") {
-  PtwMemory mem;
-  mem.mem[slot(kRoot, 1)] = Pte::make(kL1, V).raw;
-  mem.mem[slot(kL1, 2)] = Pte::make(kL0, V).raw;
-  mem.mem[slot(kL0, 3)] = Pte::make(0x4242, V | R | W | U).raw;
+  PteMemoryLog mem{kRead, kWrite};
+  mem.mem[slot_addr(kRoot, 1)] = Pte::make(kL1, V).raw;
+  mem.mem[slot_addr(kL1, 2)] = Pte::make(kL0, V).raw;
+  mem.mem[slot_addr(kL0, 3)] = Pte::make(0x4242, V | R | W | U).raw;
   LockstepPageTableWalker pair(
       mem, [](PteMemory& m) { return std::make_unique<CppPageTableWalker>(PagingMode::Sv39, 16, m, false); },
       [](PteMemory& m) {
@@ -633,7 +603,7 @@ TEST_CASE("rtl ptw: the lockstep pair over one memory: only the C++ walker write
 namespace {
 
 // A lockstep pair whose DUT is a faulty RTL variant, over `mem`.
-std::unique_ptr<LockstepPageTableWalker> faulty_pair(PtwMemory& mem, PtwBug bug) {
+std::unique_ptr<LockstepPageTableWalker> faulty_pair(PteMemoryLog& mem, PtwBug bug) {
   auto pair = std::make_unique<LockstepPageTableWalker>(
       mem, [](PteMemory& m) { return std::make_unique<CppPageTableWalker>(PagingMode::Sv39, 4, m, false); },
       [bug](PteMemory& m) {
@@ -649,10 +619,10 @@ std::unique_ptr<LockstepPageTableWalker> faulty_pair(PtwMemory& mem, PtwBug bug)
 }  // namespace
 
 TEST_CASE("rtl ptw: lockstep catches a wrong superpage alignment check") {
-  PtwMemory mem;
-  mem.mem[slot(kRoot, 1)] = Pte::make(kL1, V).raw;
-  mem.mem[slot(kL1, 2)] = Pte::make(0x4201, V | R | U | A).raw;  // a 2 MiB leaf, misaligned
-  mem.mem[slot(kL1, 4)] = Pte::make(0x4200, V | R | U | A).raw;  // aligned
+  PteMemoryLog mem{kRead, kWrite};
+  mem.mem[slot_addr(kRoot, 1)] = Pte::make(kL1, V).raw;
+  mem.mem[slot_addr(kL1, 2)] = Pte::make(0x4201, V | R | U | A).raw;  // a 2 MiB leaf, misaligned
+  mem.mem[slot_addr(kL1, 4)] = Pte::make(0x4200, V | R | U | A).raw;  // aligned
   auto pair = faulty_pair(mem, PtwBug::Align);
   std::string seen;
   pair->set_on_divergence([&](const std::string& r) { seen = r; });
@@ -669,10 +639,10 @@ TEST_CASE("rtl ptw: lockstep catches a wrong superpage alignment check") {
 }
 
 TEST_CASE("rtl ptw: lockstep catches a lost dirty-bit write") {
-  PtwMemory mem;
-  mem.mem[slot(kRoot, 1)] = Pte::make(kL1, V).raw;
-  mem.mem[slot(kL1, 2)] = Pte::make(kL0, V).raw;
-  mem.mem[slot(kL0, 3)] = Pte::make(0x4242, V | R | W | U | A).raw;
+  PteMemoryLog mem{kRead, kWrite};
+  mem.mem[slot_addr(kRoot, 1)] = Pte::make(kL1, V).raw;
+  mem.mem[slot_addr(kL1, 2)] = Pte::make(kL0, V).raw;
+  mem.mem[slot_addr(kL0, 3)] = Pte::make(0x4242, V | R | W | U | A).raw;
   auto pair = faulty_pair(mem, PtwBug::LostDirty);
   pair->walk(kRoot, kVpn, AccessType::Load, 1);
   CHECK_FALSE(pair->diverged());
@@ -684,15 +654,15 @@ TEST_CASE("rtl ptw: lockstep catches a lost dirty-bit write") {
 }
 
 TEST_CASE("rtl ptw: lockstep catches a stale PWC entry left by a flush") {
-  PtwMemory mem;
-  mem.mem[slot(kRoot, 1)] = Pte::make(kL1, V).raw;
-  mem.mem[slot(kL1, 2)] = Pte::make(kL0, V).raw;
-  mem.mem[slot(kL0, 3)] = Pte::make(0x4242, V | R | U | A).raw;
-  mem.mem[slot(0x301, 3)] = Pte::make(0x5555, V | R | U | A).raw;
+  PteMemoryLog mem{kRead, kWrite};
+  mem.mem[slot_addr(kRoot, 1)] = Pte::make(kL1, V).raw;
+  mem.mem[slot_addr(kL1, 2)] = Pte::make(kL0, V).raw;
+  mem.mem[slot_addr(kL0, 3)] = Pte::make(0x4242, V | R | U | A).raw;
+  mem.mem[slot_addr(0x301, 3)] = Pte::make(0x5555, V | R | U | A).raw;
   auto pair = faulty_pair(mem, PtwBug::StalePwc);
   CHECK(pair->walk(kRoot, kVpn, AccessType::Load, 1).pte.ppn() == 0x4242);
   // The kernel moves the leaf table and flushes the walk cache.
-  mem.mem[slot(kL1, 2)] = Pte::make(0x301, V).raw;
+  mem.mem[slot_addr(kL1, 2)] = Pte::make(0x301, V).raw;
   pair->flush_pwc();
   CHECK(pair->walk(kRoot, kVpn, AccessType::Load, 1).pte.ppn() == 0x5555);
   REQUIRE(pair->diverged());
@@ -705,10 +675,10 @@ TEST_CASE("rtl ptw: lockstep catches a stale PWC entry left by a flush") {
 }
 
 TEST_CASE("rtl ptw: lockstep catches SUM not latched and its report shows the privilege") {
-  PtwMemory mem;
-  mem.mem[slot(kRoot, 1)] = Pte::make(kL1, V).raw;
-  mem.mem[slot(kL1, 2)] = Pte::make(kL0, V).raw;
-  mem.mem[slot(kL0, 3)] = Pte::make(0x4242, V | R | W | U | A).raw;
+  PteMemoryLog mem{kRead, kWrite};
+  mem.mem[slot_addr(kRoot, 1)] = Pte::make(kL1, V).raw;
+  mem.mem[slot_addr(kL1, 2)] = Pte::make(kL0, V).raw;
+  mem.mem[slot_addr(kL0, 3)] = Pte::make(0x4242, V | R | W | U | A).raw;
   auto pair = faulty_pair(mem, PtwBug::Sum);
   const AccessContext supervisor{Privilege::Supervisor, false, false}, with_sum{Privilege::Supervisor, true, false};
   // U-mode, and S-mode without SUM, agree: the faulty RTL differs only with SUM.
