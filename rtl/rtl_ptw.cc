@@ -4,19 +4,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <type_traits>
 #include <utility>
 
 #include "common/config.h"
 #include "common/error.h"
-#include "common/output_file.h"
 
 #ifdef MMUSIM_HAVE_RTL
 #include "rtl_ptw_variants.h"  // generated: the verilated models
-#include "verilated.h"
-#if VM_TRACE
-#include "verilated_vcd_c.h"
-#endif
+#include "verilated_driver.h"
 #endif
 
 namespace mmusim {
@@ -45,55 +40,24 @@ template <class V>
 class RtlPtwImpl final : public RtlPageTableWalker {
  public:
   RtlPtwImpl(const RtlPtwParams& p, PteMemory& mem)
-      : ctx_(std::make_unique<VerilatedContext>()),
-        mem_(mem),
-        mode_(p.mode),
-        pwc_entries_(p.pwc_entries),
-        period_ps_(std::max<uint64_t>(2, p.period_ps)) {
-    ctx_->fatalOnError(false);  // an assertion failure is reported through error()
-    ctx_->errorLimit(1);
-#if VM_TRACE
-    if (!p.vcd_path.empty()) ctx_->traceEverOn(true);
-#endif
-    m_ = std::make_unique<V>(ctx_.get(), "ptw");
-#if VM_TRACE
-    if (!p.vcd_path.empty()) {
-      vcd_file_ = std::make_unique<OutputFile>(p.vcd_path);
-      vcd_ = std::make_unique<VerilatedVcdC>();
-      m_->trace(vcd_.get(), 99);
-      vcd_->set_time_unit("1ps");
-      vcd_->set_time_resolution("1ps");
-      vcd_->open(vcd_file_->temp_path().c_str());
-      if (!vcd_->isOpen()) throw UserError(fmt::format("{}: cannot write", p.vcd_path));
-    }
-#else
-    if (!p.vcd_path.empty()) throw UserError("--vcd: the RTL walker was verilated without --trace");
-#endif
-    V& m = *m_;
+      : rtl_("ptw", p.vcd_path, p.period_ps, "the RTL walker"), mem_(mem), mode_(p.mode), pwc_entries_(p.pwc_entries) {
+    V& m = rtl_.model();
     m.clk_i = 0;
     m.rst_ni = 0;
     m.nonleaf_wp_i = p.nonleaf_wp;
     m.req_valid_i = m.pwc_flush_i = m.mem_req_ready_i = m.mem_rsp_valid_i = 0;
     m.req_priv_i = m.req_sum_i = m.req_mxr_i = 0;
-    eval();
-    cycle();
-    cycle();
+    rtl_.eval();
+    rtl_.cycle();
+    rtl_.cycle();
     m.rst_ni = 1;
-    eval();
-  }
-
-  ~RtlPtwImpl() override {
-    // Verilator erases a model's scopes through the thread's current context
-    // (see RtlTlbImpl's destructor).
-    Verilated::threadContextp(ctx_.get());
-    finish_vcd(false);
-    m_->final();
+    rtl_.eval();
   }
 
   WalkResult walk(Ppn root, Vpn vpn, AccessType access, Asid asid, AccessContext ctx = {}) override {
-    sync_vcd_time();
-    Verilated::threadContextp(ctx_.get());
-    V& m = *m_;
+    rtl_.sync_vcd_time();
+    rtl_.make_current();
+    V& m = rtl_.model();
     m.req_vpn_i = vpn & kVpnMask;
     m.req_root_i = root & kPpnMask;
     m.req_asid_i = static_cast<uint16_t>(asid);
@@ -103,24 +67,23 @@ class RtlPtwImpl final : public RtlPageTableWalker {
     m.req_mxr_i = ctx.mxr;
     m.req_valid_i = 1;
     // Idle: the RTL is ready, so this edge accepts the request.
-    cycle();
+    rtl_.cycle();
     m.req_valid_i = 0;
     Cycles edges = 1;
     bool outstanding = false;
     Cycles countdown = 0;
     uint64_t rdata = 0;
     for (;;) {
-      m.clk_i = 0;
       m.mem_req_ready_i = 0;
       m.mem_rsp_valid_i = 0;
-      eval();
+      rtl_.falling();
       if (m.rsp_valid_o) break;
-      if (outstanding && countdown > 2 && !vcd_on()) {
+      if (outstanding && countdown > 2 && !rtl_.vcd_on()) {
         // Waiting for memory, the RTL holds its state (its inputs do not
         // change until the answer): those edges are counted, not evaluated.
         const Cycles idle = countdown - 2;
         countdown -= idle;
-        cycles_ += idle;
+        rtl_.skip_cycles(idle);
         edges += idle;
       }
       if (outstanding && --countdown == 0) {
@@ -140,9 +103,7 @@ class RtlPtwImpl final : public RtlPageTableWalker {
         countdown = std::max<Cycles>(1, delay);
         outstanding = true;
       }
-      m.clk_i = 1;
-      eval();
-      ++cycles_;
+      rtl_.rising();
       ++edges;
     }
     WalkResult r;
@@ -162,114 +123,47 @@ class RtlPtwImpl final : public RtlPageTableWalker {
     stats_.pwc_hits += pwc_hit_;
     stats_.pwc_misses += pwc_miss_;
     // Back to idle: the edge that leaves the answer (not charged to the walk).
-    m.clk_i = 1;
-    eval();
-    ++cycles_;
+    rtl_.rising();
     note_assertions();
     return r;
   }
 
   void flush_pwc() override {
-    Verilated::threadContextp(ctx_.get());
-    m_->pwc_flush_i = 1;
-    cycle();
-    m_->pwc_flush_i = 0;
+    rtl_.make_current();
+    rtl_.model().pwc_flush_i = 1;
+    rtl_.cycle();
+    rtl_.model().pwc_flush_i = 0;
     note_assertions();
   }
 
   const WalkerStats& stats() const override { return stats_; }
   PagingMode mode() const override { return mode_; }
   const std::string& error() const override { return error_; }
-  uint64_t cycles() const override { return cycles_; }
+  uint64_t cycles() const override { return rtl_.cycles(); }
   bool last_pwc_hit() const override { return pwc_hit_; }
   bool last_pwc_miss() const override { return pwc_miss_; }
 
   unsigned pwc_valid_entries() const override {
     if (pwc_entries_ == 0) return 0;
-    const auto v = m_->rootp->ptw__DOT__pwc_valid_q;
+    const auto v = rtl_.model().rootp->ptw__DOT__pwc_valid_q;
     unsigned n = 0;
-    for (unsigned i = 0; i < pwc_entries_; ++i) n += bit(v, i);
+    for (unsigned i = 0; i < pwc_entries_; ++i) n += vl_bit(v, i);
     return n;
   }
 
-  void set_cycle_source(std::function<uint64_t()> now) override { now_ = std::move(now); }
-
-  void finish_vcd(bool keep) override {
-#if VM_TRACE
-    if (!vcd_) return;
-    vcd_->close();
-    vcd_.reset();
-    std::unique_ptr<OutputFile> file = std::move(vcd_file_);
-    if (keep) file->commit();
-    else file->abandon();
-#else
-    (void)keep;
-#endif
-  }
+  void set_cycle_source(std::function<uint64_t()> now) override { rtl_.set_cycle_source(std::move(now)); }
+  void finish_vcd(bool keep) override { rtl_.finish_vcd(keep); }
 
  private:
-  template <class T>
-  static bool bit(const T& v, unsigned i) {
-    if constexpr (std::is_integral_v<T>) {
-      return (v >> i) & 1;
-    } else {
-      return (v[i / 32] >> (i % 32)) & 1;  // VlWide
-    }
-  }
-
   void note_assertions() {
-    if (VL_UNLIKELY(ctx_->gotError()) && error_.empty())
+    if (VL_UNLIKELY(rtl_.failed()) && error_.empty())
       error_ = "an assertion of the RTL walker failed (its message is on standard output)";
   }
 
-  void sync_vcd_time() {
-#if VM_TRACE
-    if (now_ && vcd_) {
-      const uint64_t t = now_() * period_ps_;
-      if (t > time_) time_ = t;
-    }
-#endif
-  }
-
-  void cycle() {
-    m_->clk_i = 0;
-    eval();
-    m_->clk_i = 1;
-    eval();
-    ++cycles_;
-  }
-
-  bool vcd_on() const {
-#if VM_TRACE
-    return vcd_ != nullptr;
-#else
-    return false;
-#endif
-  }
-
-  void eval() {
-    m_->eval();
-#if VM_TRACE
-    if (vcd_) {
-      vcd_->dump(time_);
-      time_ += period_ps_ / 2;
-    }
-#endif
-  }
-
-  std::unique_ptr<VerilatedContext> ctx_;
-  std::unique_ptr<V> m_;
-#if VM_TRACE
-  std::unique_ptr<OutputFile> vcd_file_;
-  std::unique_ptr<VerilatedVcdC> vcd_;
-#endif
+  VerilatedDriver<V> rtl_;
   PteMemory& mem_;
   PagingMode mode_;
   unsigned pwc_entries_;
-  uint64_t period_ps_;
-  std::function<uint64_t()> now_;
-  uint64_t time_ = 0;  // VCD time, ps
-  uint64_t cycles_ = 0;
   bool pwc_hit_ = false, pwc_miss_ = false;
   WalkerStats stats_;
   std::string error_;

@@ -4,19 +4,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <type_traits>
 #include <utility>
 
 #include "common/config.h"
 #include "common/error.h"
-#include "common/output_file.h"
 
 #ifdef MMUSIM_HAVE_RTL
 #include "rtl_tlb_variants.h"  // generated: the verilated models
-#include "verilated.h"
-#if VM_TRACE
-#include "verilated_vcd_c.h"
-#endif
+#include "verilated_driver.h"
 #endif
 
 namespace mmusim {
@@ -42,72 +37,32 @@ constexpr uint64_t mask(unsigned bits) { return bits >= 64 ? ~uint64_t{0} : (uin
 // tlb_pkg::inv_e
 enum : uint8_t { kInvAll = 0, kInvAsid = 1, kInvVpn = 2, kInvVpnAsid = 3 };
 
-template <class T>
-bool test_bit(const T& v, unsigned i) {
-  if constexpr (std::is_integral_v<T>) {
-    return (v >> i) & 1;
-  } else {
-    return (v[i / 32] >> (i % 32)) & 1;  // VlWide
-  }
-}
-
 template <class V>
 class RtlTlbImpl final : public RtlTlb {
  public:
   RtlTlbImpl(const RtlTlbParams& p)
-      : ctx_(std::make_unique<VerilatedContext>()),
+      : rtl_("tlb", p.vcd_path, p.period_ps, "the RTL TLB"),
         entries_(p.entries),
         ways_(p.ways),
         sets_(p.entries / p.ways),
-        policy_(p.policy),
-        period_ps_(std::max<uint64_t>(2, p.period_ps)) {
-    // An assertion failure is reported through error() rather than abort().
-    ctx_->fatalOnError(false);
-    ctx_->errorLimit(1);
-#if VM_TRACE
-    if (!p.vcd_path.empty()) ctx_->traceEverOn(true);
-#endif
-    m_ = std::make_unique<V>(ctx_.get(), "tlb");
-#if VM_TRACE
-    if (!p.vcd_path.empty()) {
-      // Verilator writes the file itself, under the OutputFile's temporary name.
-      vcd_file_ = std::make_unique<OutputFile>(p.vcd_path);
-      vcd_ = std::make_unique<VerilatedVcdC>();
-      m_->trace(vcd_.get(), 99);
-      vcd_->set_time_unit("1ps");
-      vcd_->set_time_resolution("1ps");
-      vcd_->open(vcd_file_->temp_path().c_str());
-      if (!vcd_->isOpen()) throw UserError(fmt::format("{}: cannot write", p.vcd_path));
-    }
-#else
-    if (!p.vcd_path.empty()) throw UserError("--vcd: the RTL TLB was verilated without --trace");
-#endif
-    V& m = *m_;
+        policy_(p.policy) {
+    V& m = rtl_.model();
     m.clk_i = 0;
     m.rst_ni = 0;
     m.lookup_valid_i = m.fill_valid_i = m.inv_valid_i = 0;
-    eval();
-    cycle();
-    cycle();
+    rtl_.eval();
+    rtl_.cycle();
+    rtl_.cycle();
     m.rst_ni = 1;
-    eval();
+    rtl_.eval();
     // Measure the lookup latency on the empty TLB (a miss changes no state).
     m.lookup_vpn_i = 0;
     m.lookup_asid_i = 0;
     latency_ = issue(m.lookup_valid_i, m.lookup_ready_o, m.rsp_valid_o);
   }
 
-  ~RtlTlbImpl() override {
-    // Verilator erases a model's scopes through the thread's current context,
-    // which is whichever model ran last: with one model per CPU that may be a
-    // context already destroyed (a hang in its mutex). Make it this one's.
-    Verilated::threadContextp(ctx_.get());
-    finish_vcd(false);
-    m_->final();
-  }
-
   const TlbEntry* lookup(Vpn vpn, Asid asid) override {
-    V& m = *m_;
+    V& m = rtl_.model();
     m.lookup_vpn_i = vpn & mask(kVpnWidth);
     m.lookup_asid_i = static_cast<uint16_t>(asid & mask(kAsidWidth));
     issue(m.lookup_valid_i, m.lookup_ready_o, m.rsp_valid_o);
@@ -123,7 +78,7 @@ class RtlTlbImpl final : public RtlTlb {
   }
 
   bool fill(const TlbEntry& e) override {
-    V& m = *m_;
+    V& m = rtl_.model();
     m.fill_vpn_i = e.vpn & mask(kVpnWidth);
     m.fill_ppn_i = e.ppn & mask(kPpnWidth);
     m.fill_asid_i = static_cast<uint16_t>(e.asid & mask(kAsidWidth));
@@ -150,17 +105,17 @@ class RtlTlbImpl final : public RtlTlb {
   const RtlFill& last_fill() const override { return fill_; }
   unsigned last_hit_set() const override { return hit_set_; }
   unsigned last_hit_way() const override { return hit_way_; }
-  uint64_t cycles() const override { return cycles_; }
+  uint64_t cycles() const override { return rtl_.cycles(); }
   const std::string& error() const override { return error_; }
 
   bool slot_valid(unsigned set, unsigned way) const override {
     if (set >= sets_ || way >= ways_) return false;
-    return test_bit(m_->rootp->tlb__DOT__valid_q[set], way);
+    return vl_bit(rtl_.model().rootp->tlb__DOT__valid_q[set], way);
   }
 
   const TlbEntry* slot(unsigned set, unsigned way) override {
     if (!slot_valid(set, way)) return nullptr;
-    const auto* r = m_->rootp;
+    const auto* r = rtl_.model().rootp;
     slot_.vpn = r->tlb__DOT__vpn_q[set][way];
     slot_.ppn = r->tlb__DOT__ppn_q[set][way];
     slot_.asid = r->tlb__DOT__asid_q[set][way];
@@ -172,24 +127,12 @@ class RtlTlbImpl final : public RtlTlb {
     return &slot_;
   }
 
-  void set_cycle_source(std::function<uint64_t()> now) override { now_ = std::move(now); }
-
-  void finish_vcd(bool keep) override {
-#if VM_TRACE
-    if (!vcd_) return;
-    vcd_->close();
-    vcd_.reset();
-    std::unique_ptr<OutputFile> file = std::move(vcd_file_);
-    if (keep) file->commit();
-    else file->abandon();
-#else
-    (void)keep;
-#endif
-  }
+  void set_cycle_source(std::function<uint64_t()> now) override { rtl_.set_cycle_source(std::move(now)); }
+  void finish_vcd(bool keep) override { rtl_.finish_vcd(keep); }
 
  private:
   void invalidate(uint8_t kind, Vpn vpn, Asid asid) {
-    V& m = *m_;
+    V& m = rtl_.model();
     m.inv_kind_i = kind;
     m.inv_vpn_i = vpn & mask(kVpnWidth);
     m.inv_asid_i = static_cast<uint16_t>(asid & mask(kAsidWidth));
@@ -200,72 +143,30 @@ class RtlTlbImpl final : public RtlTlb {
   // rising edge), drops valid, and clocks on until `done` shows the registered
   // answer. Returns the edges from acceptance to the answer (the latency).
   unsigned issue(uint8_t& valid, const uint8_t& ready, const uint8_t& done) {
-    if (now_ && vcd_on()) {
-      const uint64_t t = now_() * period_ps_;
-      if (t > time_) time_ = t;
-    }
-    // Assertion failures are counted in the current thread's context.
-    Verilated::threadContextp(ctx_.get());
+    rtl_.sync_vcd_time();
+    rtl_.make_current();
     valid = 1;
     for (;;) {
-      m_->clk_i = 0;
-      eval();
+      rtl_.falling();
       const bool accepted = ready;
-      m_->clk_i = 1;
-      eval();
-      ++cycles_;
+      rtl_.rising();
       if (accepted) break;
     }
     valid = 0;
     unsigned edges = 1;
     while (!done) {
-      cycle();
+      rtl_.cycle();
       ++edges;
     }
-    if (VL_UNLIKELY(ctx_->gotError()) && error_.empty())
+    if (VL_UNLIKELY(rtl_.failed()) && error_.empty())
       error_ = "an assertion of the RTL TLB failed (its message is on standard output)";
     return edges;
   }
 
-  void cycle() {
-    m_->clk_i = 0;
-    eval();
-    m_->clk_i = 1;
-    eval();
-    ++cycles_;
-  }
-
-  bool vcd_on() const {
-#if VM_TRACE
-    return vcd_ != nullptr;
-#else
-    return false;
-#endif
-  }
-
-  void eval() {
-    m_->eval();
-#if VM_TRACE
-    if (vcd_) {
-      vcd_->dump(time_);
-      time_ += period_ps_ / 2;
-    }
-#endif
-  }
-
-  std::unique_ptr<VerilatedContext> ctx_;
-  std::unique_ptr<V> m_;
-#if VM_TRACE
-  std::unique_ptr<OutputFile> vcd_file_;
-  std::unique_ptr<VerilatedVcdC> vcd_;
-#endif
-  std::function<uint64_t()> now_;
-  uint64_t time_ = 0;  // VCD time, ps
+  VerilatedDriver<V> rtl_;
   unsigned entries_, ways_, sets_;
   ReplacementPolicy policy_;
-  uint64_t period_ps_;
   unsigned latency_ = 0;
-  uint64_t cycles_ = 0;
   TlbEntry out_, slot_;
   RtlFill fill_;
   unsigned hit_set_ = 0, hit_way_ = 0;
