@@ -110,6 +110,11 @@ std::vector<ParamDecl> build_schema() {
                          "architecture extension: a non-leaf PTE with RSW bit 8 set forbids stores "
                          "to every page below it (x86's hierarchical R/W); required by "
                          "kernel.fork_policy = odf"));
+  s.push_back(bool_param("mmu.hit_cache", true,
+                         "host speed only: each MMU remembers its recent L1 hits with their host "
+                         "frames and repeats them without searching the TLB or crossing the TLM "
+                         "socket; every statistic and cycle is the same either way (false: every "
+                         "access takes the full path)"));
   s.push_back(size_param("mem.size", "4G", kMiB, kTiB,
                          "physical memory, with suffix K, M, G or T (a multiple of 4K)"));
   s.push_back(uint_param("mem.latency", 100, 0, 1'000'000, "cycles",

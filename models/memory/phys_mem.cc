@@ -19,9 +19,9 @@ constexpr uint64_t kHostHuge = uint64_t{2} << 20;  // a host transparent huge pa
 PhysMem::PhysMem(sc_core::sc_module_name name, const Config& cfg, const Clock& clock)
     : sc_core::sc_module(name),
       socket("socket"),
-      clock_(clock),
       size_(cfg.u64("mem.size")),
       latency_(cfg.u64("mem.latency")),
+      access_delay_(clock.to_time(latency_)),
       copy_bytes_per_cycle_(cfg.u64("mem.copy_bytes_per_cycle")),
       zero_bytes_per_cycle_(cfg.u64("mem.zero_bytes_per_cycle") ? cfg.u64("mem.zero_bytes_per_cycle")
                                                                   : copy_bytes_per_cycle_),
@@ -57,10 +57,14 @@ uint8_t* PhysMem::backing(Ppn p, bool overwrite) {
     stats_.host_frames_peak = ++host_frames_;
   }
   live |= bit;
+  ++epoch_;
   return f;
 }
 
-void PhysMem::release(Ppn p) { live_[p >> 6] &= ~(uint64_t{1} << (p & 63)); }
+void PhysMem::release(Ppn p) {
+  live_[p >> 6] &= ~(uint64_t{1} << (p & 63));
+  ++epoch_;
+}
 
 void PhysMem::read(PAddr pa, void* dst, uint64_t len) const {
   auto* out = static_cast<uint8_t*>(dst);
@@ -170,7 +174,7 @@ tlm::tlm_target_socket<>& PhysMem::port(unsigned k) {
 void PhysMem::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
   if (!check(trans)) return;
   access(trans);
-  delay += clock_.to_time(latency_);
+  delay += access_delay_;
 }
 
 unsigned int PhysMem::transport_dbg(tlm::tlm_generic_payload& trans) {

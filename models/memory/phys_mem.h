@@ -65,6 +65,17 @@ class PhysMem : public sc_core::sc_module, public LooselyTimedTarget {
   // A freed frame's contents are dead: it reads as zeroes from now on (no timing).
   void discard(Ppn p) { release(p); }
 
+  // The direct path of an initiator that caches translations (the Mmu's hit
+  // cache). It stands in for TLM's DMI, which would bypass the statistics and
+  // the zero-backed frames: frame p's host bytes, or nullptr while p reads as
+  // zeroes. The answer holds while epoch() is unchanged: it changes whenever
+  // a frame starts or stops holding contents. Every access made through it
+  // is counted with count_direct() and costs access_delay(), as through a port.
+  uint64_t epoch() const { return epoch_; }
+  uint8_t* direct_frame(Ppn p) const { return has(live_, p) ? host(p) : nullptr; }
+  void count_direct(bool write) { ++(write ? stats_.writes : stats_.reads); }
+  const sc_core::sc_time& access_delay() const { return access_delay_; }
+
   // Frames whose host page was ever written (the host memory the model holds).
   uint64_t host_frames() const { return host_frames_; }
   const PhysMemStats& stats() const { return stats_; }
@@ -85,9 +96,9 @@ class PhysMem : public sc_core::sc_module, public LooselyTimedTarget {
   void release(Ppn p);
   static bool has(const std::vector<uint64_t>& bits, Ppn p) { return bits[p >> 6] >> (p & 63) & 1; }
 
-  const Clock& clock_;
   uint64_t size_;
   Cycles latency_;
+  sc_core::sc_time access_delay_;  // latency_ as a time, added per access
   std::vector<std::unique_ptr<tlm::tlm_target_socket<>>> more_ports_;
   uint64_t copy_bytes_per_cycle_;
   uint64_t zero_bytes_per_cycle_;  // mem.zero_bytes_per_cycle, or the copy rate when 0
@@ -97,6 +108,7 @@ class PhysMem : public sc_core::sc_module, public LooselyTimedTarget {
   std::vector<uint64_t> live_;     // bit per frame: holds contents (else reads as zeroes)
   std::vector<uint64_t> touched_;  // bit per frame: its host page was ever written
   uint64_t host_frames_ = 0;
+  uint64_t epoch_ = 1;             // see epoch(); 0 is never current
   PhysMemStats stats_;
 };
 

@@ -2,6 +2,7 @@
 // then the physical access forwarded to memory. Loosely timed: every step
 // annotates the transaction's delay, nothing waits.
 #pragma once
+#include <array>
 #include <memory>
 #include <string>
 
@@ -21,6 +22,7 @@
 namespace mmusim {
 
 class Config;
+class PhysMem;
 class Tlb;
 struct TlbParams;
 
@@ -34,6 +36,7 @@ struct MmuStats {
   uint64_t l1_hits = 0, l1_misses = 0, l2_hits = 0, l2_misses = 0;
   uint64_t l1_fills = 0, l1_evictions = 0, l2_fills = 0, l2_evictions = 0;
   uint64_t sfence_all = 0, sfence_asid = 0, sfence_page = 0;
+  uint64_t hit_cache_hits = 0;  // l1_hits served by the hit cache (host speed only)
 };
 
 class Mmu : public sc_core::sc_module, public LooselyTimedTarget, public TlbMaintenance {
@@ -52,6 +55,10 @@ class Mmu : public sc_core::sc_module, public LooselyTimedTarget, public TlbMain
   void flush_walk_cache() override { walker_->flush_pwc(); }
   void visit_entries(const std::function<void(const TlbEntry&)>& fn) const override;
 
+  // The memory mem_socket is bound to, for the hit cache's direct path
+  // (mmu.hit_cache). Without it, or with an L1 that is not the C++ TLB,
+  // every access takes the full path.
+  void set_direct_memory(PhysMem* mem);
   // Swap the L1 TLB implementation (RTL adapter, lockstep pair).
   void set_l1(std::unique_ptr<TlbModel> tlb);
   TlbModel& l1() { return *l1_; }
@@ -89,6 +96,27 @@ class Mmu : public sc_core::sc_module, public LooselyTimedTarget, public TlbMain
   };
 
 
+  // The hit cache: the L1 hits of recent pages with their host frames,
+  // direct-mapped by page. An access that hits in it again does what the
+  // full path would (count the translation and the L1 hit, update the L1's
+  // replacement state, move the bytes, count the memory access, add the L1's
+  // and the memory's latency) without searching the TLB or crossing the TLM
+  // socket. An entry holds while the L1 (Tlb::epoch) and the memory's frames
+  // (PhysMem::epoch) are unchanged; any fill, invalidation, or frame zeroed,
+  // freed or first written retires every entry at once.
+  struct HitCacheEntry {
+    Vpn vpn = 0;
+    Asid asid = 0;
+    bool load_ok = false, store_ok = false;  // the L1 entry permits it without a walk
+    uint64_t tlb_epoch = 0, mem_epoch = 0;   // 0: never current
+    const TlbEntry* entry = nullptr;         // the L1's entry, for Tlb::hit_again
+    uint8_t* frame = nullptr;                // host bytes; nullptr: the frame reads as zeroes
+  };
+  static constexpr unsigned kHitCacheEntries = 64;
+  bool hit_cache_hit(tlm::tlm_generic_payload& trans, AccessExtension& ext, sc_core::sc_time& delay);
+  void hit_cache_fill(Vpn vpn, Asid asid, const TlbEntry& entry, Ppn frame);
+  void update_hit_cache_source();
+
   const Clock& clock_;
   PagingMode mode_;
   SocketPteMemory pte_mem_;
@@ -96,6 +124,11 @@ class Mmu : public sc_core::sc_module, public LooselyTimedTarget, public TlbMain
   std::unique_ptr<TlbModel> l1_;
   std::unique_ptr<TlbModel> l2_;  // null when tlb.l2.entries = 0
   MmuStats stats_;
+  bool hit_cache_enabled_;
+  Tlb* cached_l1_ = nullptr;       // the L1 when the hit cache is on and the L1 is the C++ TLB
+  PhysMem* direct_mem_ = nullptr;
+  sc_core::sc_time l1_delay_;      // the L1's latency as a time
+  std::array<HitCacheEntry, kHitCacheEntries> hit_cache_{};
 };
 
 }  // namespace mmusim

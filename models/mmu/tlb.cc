@@ -48,6 +48,7 @@
 //   the path the walk takes.) With ways = 1 there are no bits and the victim is 0.
 #include "mmu/tlb.h"
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -208,10 +209,20 @@ const TlbEntry* Tlb::lookup(Vpn vpn, Asid asid) {
   return nullptr;
 }
 
+void Tlb::hit_again(const TlbEntry* e) {
+  // e is the entry of a Slot (its first member): that slot's index.
+  const auto* s = reinterpret_cast<const Slot*>(reinterpret_cast<const char*>(e) - offsetof(Slot, entry));
+  const unsigned i = static_cast<unsigned>(s - slots_.data());
+  ++stats_.hits;
+  if (policy_ == ReplacementPolicy::Lru) slots_[i].stamp = ++clock_;  // touch(), without the division
+  else touch(i / ways_, i % ways_);
+}
+
 bool Tlb::fill(const TlbEntry& e) {
   if (e.level > kMaxLevel)
     throw std::invalid_argument("TLB '" + name_ + "': page level " + std::to_string(e.level) +
                                 " out of range 0..3");
+  ++epoch_;
   ++stats_.fills;
   const unsigned set = set_of(e.vpn, e.level);
   // 1. Same page, same ASID (or both global): update in place.
@@ -247,18 +258,21 @@ void Tlb::drop(Slot& s) {
 }
 
 void Tlb::invalidate_all() {
+  ++epoch_;
   ++stats_.flush_all;
   for (Slot& s : slots_) s.valid = false;
   for (unsigned& c : level_count_) c = 0;
 }
 
 void Tlb::invalidate_asid(Asid asid) {
+  ++epoch_;
   ++stats_.flush_asid;
   for (Slot& s : slots_)
     if (s.valid && s.entry.asid == asid && !s.entry.global()) drop(s);
 }
 
 void Tlb::invalidate_page(Vpn vpn) {
+  ++epoch_;
   ++stats_.flush_page;
   for (unsigned level = 0; level <= kMaxLevel; ++level) {
     if (level_count_[level] == 0) continue;
@@ -271,6 +285,7 @@ void Tlb::invalidate_page(Vpn vpn) {
 }
 
 void Tlb::invalidate_page_asid(Vpn vpn, Asid asid) {
+  ++epoch_;
   ++stats_.flush_page;
   for (unsigned level = 0; level <= kMaxLevel; ++level) {
     if (level_count_[level] == 0) continue;

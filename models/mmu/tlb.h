@@ -51,6 +51,14 @@ class Tlb final : public TlbModel {
   unsigned set_of(Vpn vpn, unsigned level = 0) const;
   const TlbStats& stats() const { return stats_; }
   const std::string& name() const { return name_; }
+
+  // For a cache of recent hits in front of this TLB (the Mmu's hit cache).
+  // epoch() changes whenever a lookup might return something else (every
+  // fill and invalidation); while it has not, hit_again(e) with an entry that
+  // lookup() returned does exactly what that lookup would do again (count the
+  // hit, update the replacement state) without searching.
+  uint64_t epoch() const { return epoch_; }
+  void hit_again(const TlbEntry* e);
   // Read-only view of one slot (tests, lockstep): nullptr if invalid.
   const TlbEntry* slot(unsigned set, unsigned way) const;
   unsigned ways() const { return ways_; }
@@ -85,6 +93,7 @@ class Tlb final : public TlbModel {
   uint64_t clock_ = 0;                // lru stamp source
   uint64_t rng_;                      // random: xorshift64* state (never 0)
   unsigned level_count_[4] = {0, 0, 0, 0};  // valid entries per page level
+  uint64_t epoch_ = 1;                // see epoch(); 0 is never current
   TlbStats stats_;
 };
 

@@ -19,6 +19,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -581,6 +582,87 @@ TEST_CASE("random traces: a page-crossing store that segfaults writes nothing", 
          stat("trace.skipped_lines") == 1 && stat("memory.frames_in_use") == 0;
   }
   if (ok) std::remove(trace_path.c_str());
+}
+
+// The MMU's hit cache (mmu.hit_cache) is for host speed only: with it off,
+// every access takes the full TLB search and TLM path, and every statistic
+// (cycles, replacement state through later hits and evictions, loads' hash,
+// latency histograms) must come out the same, on one CPU and on four with
+// shootdowns, with ASID rollovers, huge pages, small TLBs under each policy
+// and odf. A random trace rarely touches a page twice in a row, so each
+// access line is played three times: the second hits the L1 and fills the
+// cache, the third can hit in it, and the pages come back after the forks,
+// unmaps, protection changes and shootdowns between them. The cache must
+// also have served a good share of the accesses, or nothing is tested.
+TEST_CASE("random traces: the MMU's hit cache changes no statistic", "[random][hit_cache]") {
+  struct Case {
+    Variant v;
+    uint64_t seed;
+  };
+  Variant cpu4{"hc-cpu4", {"cpu.count=4", "kernel.shootdown=running"}};
+  cpu4.cpus = 4;
+  Variant huge{"hc-thp", {"kernel.thp=madvise"}};
+  huge.huge = true;
+  Variant odf{"hc-odf", {"mmu.nonleaf_wp=true", "kernel.fork_policy=odf"}};
+  const std::vector<Case> cases = {
+      {{"hc-default", {}}, 11},
+      {{"hc-default", {}}, 12},
+      {cpu4, 301},
+      {{"hc-asid2", {"mmu.asid_bits=2"}}, 201},
+      {{"hc-plru", {"tlb.l1.policy=plru", "tlb.l1.entries=16", "tlb.l1.ways=4", "tlb.l2.entries=0"}}, 401},
+      {{"hc-random", {"tlb.l1.policy=random", "tlb.l1.entries=16", "tlb.l1.ways=4"}}, 601},
+      {{"hc-fifo-lru", {"tlb.l1.policy=fifo", "tlb.l1.entries=8", "tlb.l1.ways=2"}}, 501},
+      {huge, 9},
+      {odf, 1101},
+      {{"hc-oom", {"mem.size=1M", "kernel.fork_policy=eager"}, true, 128, 8}, 1001},
+  };
+  uint64_t served = 0, accesses = 0;
+  for (const Case& c : cases) {
+    RandomTraceOptions o;
+    o.seed = c.seed;
+    o.ops = kOps;
+    o.memory_pressure = c.v.memory_pressure;
+    o.window_pages = c.v.window_pages;
+    o.max_alive = c.v.max_alive;
+    o.cpus = c.v.cpus;
+    o.huge = c.v.huge;
+    o.thp = c.v.huge;
+    const std::string base = temp_base(c.v.name, c.seed, kOps);
+    {
+      std::ofstream out(base + ".trace", std::ios::binary | std::ios::trunc);
+      std::istringstream in(generate_random_trace(o).text);
+      for (std::string line; std::getline(in, line);) {
+        const bool access = line.find(" load ") != std::string::npos || line.find(" store ") != std::string::npos;
+        for (int k = 0; k < (access ? 3 : 1); ++k) out << line << '\n';
+      }
+    }
+    json stats[2];
+    for (int on = 0; on < 2; ++on) {
+      std::vector<std::string> args = {"-q", "--stats", base + ".json", "--set",
+                                       on ? "mmu.hit_cache=true" : "mmu.hit_cache=false"};
+      for (const auto& s : c.v.sets) args.insert(args.end(), {"--set", s});
+      args.push_back(base + ".trace");
+      const Run r = run_with_stats(args, base + ".json");
+      INFO(c.v.name << " seed " << c.seed << ": " << r.command << "\n" << r.output);
+      REQUIRE(r.status == 0);
+      REQUIRE(r.stats.is_object());
+      CHECK(r.stats.at("verify.mismatches") == 0);
+      stats[on] = r.stats;
+    }
+    std::remove((base + ".trace").c_str());
+    INFO(c.v.name << " seed " << c.seed);
+    CHECK(stats[0].at("mmu.hit_cache_hits") == 0);
+    served += stats[1].at("mmu.hit_cache_hits").get<uint64_t>();
+    accesses += stats[1].at("sim.accesses").get<uint64_t>();
+    for (const auto& [key, value] : stats[0].items()) {
+      if (key == "sim.wall_seconds" || key == "sim.accesses_per_second" || key == "mmu.hit_cache_hits") continue;
+      INFO(key);
+      REQUIRE(stats[1].contains(key));
+      CHECK(stats[1].at(key) == value);
+    }
+  }
+  INFO(served << " of " << accesses << " accesses served by the hit cache");
+  CHECK(served * 4 > accesses);
 }
 
 }  // namespace mmusim::test
