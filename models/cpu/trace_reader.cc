@@ -158,20 +158,59 @@ inline bool lookup_op(std::string_view s, TraceOp& op) {
   }
 }
 
+// The hexadecimal digits at the start of 8 bytes (the first byte the most
+// significant digit): how many there are (0 to 8) and their value. Eight
+// bytes at a time, without a branch per character (SWAR: every byte a lane).
+struct HexRun {
+  unsigned digits;
+  uint64_t value;
+};
+inline HexRun hex_run8(const char* p) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  // Range tests per lane on the low 7 bits (adding c sets a lane's high bit
+  // iff the lane's value is >= 0x80 - c; no carry leaves a lane); a byte of
+  // 0x80 or more is never a digit.
+  const uint64_t x = w & ~kHigh;
+  const uint64_t y = x | 0x20 * kOnes;  // 'A'-'F' -> 'a'-'f'
+  const uint64_t digit = (x + 0x50 * kOnes) & ~(x + 0x46 * kOnes);  // '0' <= x <= '9'
+  const uint64_t alpha = (y + 0x1f * kOnes) & ~(y + 0x19 * kOnes);  // 'a' <= y <= 'f'
+  const uint64_t not_hex = ~((digit | alpha) & ~w) & kHigh;
+  const unsigned n = not_hex ? unsigned(__builtin_ctzll(not_hex)) / 8 : 8;
+  if (n == 0) return {0, 0};
+  // Nibble values per lane, the first digit moved to the top lane, the
+  // lanes after the last digit shifted out, then nibbles packed pairwise.
+  uint64_t v = (w & 0x0f * kOnes) + ((alpha & kHigh) >> 7) * 9;
+  v = __builtin_bswap64(v) >> (8 * (8 - n));
+  v = (v | v >> 4) & 0x00ff00ff00ff00ffull;
+  v = (v | v >> 8) & 0x0000ffff0000ffffull;
+  v = (v | v >> 16) & 0x00000000ffffffffull;
+  return {n, v};
+}
+
 // One number of an access line, converted while it is scanned: hexadecimal
 // after 0x / 0X (1 to 16 digits), else decimal (1 to 19 digits), ending where
 // a token ends (a blank, '#' or the line's end). Anything else (no digits, a
 // bad character, a number that might overflow) returns nullptr and leaves the
-// line to the general parser, which reports it.
+// line to the general parser, which reports it. May read up to 17 bytes past
+// the number's first digit (the buffer's slack covers that).
 inline const char* scan_number(const char* p, uint64_t& out) {
   uint64_t v = 0;
-  const char* s;
   if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
-    s = p += 2;
-    for (unsigned d; (d = kHexDigits.d[static_cast<unsigned char>(*p)]) <= 15; ++p) v = v << 4 | d;
-    if (p == s || p - s > 16) return nullptr;
+    p += 2;
+    const HexRun hi = hex_run8(p);
+    if (hi.digits == 0) return nullptr;
+    v = hi.value;
+    p += hi.digits;
+    if (hi.digits == 8 && kHexDigits.d[static_cast<unsigned char>(*p)] <= 15) {  // more than 8 digits
+      const HexRun lo = hex_run8(p);
+      v = v << (4 * lo.digits) | lo.value;
+      p += lo.digits;
+      if (lo.digits == 8 && kHexDigits.d[static_cast<unsigned char>(*p)] <= 15) return nullptr;  // 17 digits or more
+    }
   } else {
-    s = p;
+    const char* s = p;
     for (unsigned d; (d = static_cast<unsigned char>(*p) - unsigned{'0'}) <= 9; ++p) v = v * 10 + d;
     if (p == s || p - s > 19) return nullptr;
   }
@@ -317,7 +356,7 @@ TraceReader::TraceReader(const std::string& path) : TraceReader(open_trace_input
 TraceReader::TraceReader(TraceInput in)
     : name_(std::move(in.name)),
       src_(std::move(in.text)),
-      buf_(new char[kBufSize + 1]),  // + 1: room for the sentinel after the last line
+      buf_(new char[kBufSize + 1 + kSlack]()),  // + 1: the sentinel after the last line
       cap_(kBufSize),
       plain_(in.plain),
       input_size_(in.size) {

@@ -53,7 +53,9 @@ class TraceReader {
  private:
   explicit TraceReader(TraceInput in);
   static constexpr size_t kBufSize = 1024 * 1024;  // line buffer, fixed (>= 2 * kMaxLine),
-                                                   // + 1 byte for a sentinel
+  // then 1 byte for a sentinel and kSlack bytes that the parser may read
+  // past the sentinel, 8 bytes at a time (always initialised, never used)
+  static constexpr size_t kSlack = 32;
 
   bool fill();
   // Decodes one line (newline and CR removed; text.data()[text.size()] must be a '\n'

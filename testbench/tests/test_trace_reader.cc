@@ -632,4 +632,63 @@ TEST_CASE("The load/store fast path parses exactly as the general parser does", 
   CHECK(one("1 load 0x10 expect=3").expect == 3);
 }
 
+// The fast path reads a hexadecimal address 8 characters at a time
+// (trace_reader.cc: hex_run8). Every length from 1 to 18 digits, both
+// cases, and a character after the digits from each edge of the digit and
+// letter ranges (and bytes with the high bit set, and control characters
+// that look like digits once 0x20 is or-ed in) must parse as the general
+// parser does, and well-formed numbers to their value.
+TEST_CASE("The fast path's hexadecimal scanner agrees with the general parser", "[trace]") {
+  const char digits[] = "0123456789abcdefABCDEF";
+  const std::string enders[] = {"",   " ",  "\t", "#",    "/",    ":",    "@",    "G",    "`",   "g",   "_",
+                                "x",  "\x10", "\x13", "\x19", "\x90", "\xb0", "\xb9", "\xc1", "\xe6", "\xff", "0"};
+  uint64_t rng = 0x9e3779b97f4a7c15ull;
+  auto next = [&] {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+  };
+  unsigned compared = 0;
+  for (unsigned n = 1; n <= 18; ++n) {
+    for (const std::string& ender : enders) {
+      for (unsigned round = 0; round < 4; ++round) {
+        std::string num;
+        uint64_t want = 0;
+        for (unsigned i = 0; i < n; ++i) {
+          const char c = digits[next() % (sizeof digits - 1)];
+          num += c;
+          const unsigned d = c <= '9' ? unsigned(c - '0') : unsigned((c | 0x20) - 'a' + 10);
+          want = want << 4 | d;
+        }
+        // An invalid character inside the digits, in some rounds.
+        std::string bad_inside;
+        if (round == 3 && n > 1) {
+          bad_inside = num;
+          bad_inside[next() % n] = "g/:@`G_"[next() % 7];
+        }
+        for (const std::string& body : {num, bad_inside}) {
+          if (body.empty()) continue;
+          const std::string line = "1 load 0x" + body + ender;
+          INFO(line);
+          const std::string fast = line + "\n", general = " " + fast;
+          const std::string fast_error = error_of(fast), general_error = error_of(general);
+          CHECK(fast_error == general_error);
+          ++compared;
+          if (!fast_error.empty()) continue;
+          const TraceRecord a = one(line), b = one(" " + line);
+          CHECK(a.va == b.va);
+          if (&body == &num && n <= 16 && ender != "0") CHECK(a.va == want);
+        }
+      }
+    }
+  }
+  CHECK(compared > 1500);
+  // Stated: the edges of the two halves.
+  CHECK(one("1 load 0x12345678").va == 0x12345678);
+  CHECK(one("1 load 0x123456789").va == 0x123456789);
+  CHECK(one("1 load 0xFEDCBA9876543210").va == 0xfedcba9876543210ull);
+  CHECK(one("1 load 0x00000000000000001").va == 1);  // 17 digits: the general parser's
+}
+
 }  // namespace mmusim::test
