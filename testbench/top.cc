@@ -44,6 +44,7 @@ Top::Top(sc_core::sc_module_name name, const Config& cfg, TraceReader& trace, co
     cpus[k]->socket.bind(mmus[k]->cpu_socket);
     mmus[k]->mem_socket.bind(mem.port(k));
     mmus[k]->set_direct_memory(&mem);
+    cpus[k]->set_direct_mmu(mmus[k].get());
     players.push_back(cpus[k].get());
   }
   player = std::make_unique<TracePlayer>("player", clock, trace, kernel, players, reference.get(),

@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/stats_registry.h"
 #include "cpu/trace_reader.h"
+#include "mmu/mmu.h"
 #include "verify/reference_model.h"
 
 namespace mmusim {
@@ -110,12 +111,16 @@ void Cpu::access(const TraceRecord& rec, Task& t) {
   // An access that crosses a page is two accesses, one per page.
   const unsigned first = unsigned(std::min<uint64_t>(size, kPageSize - page_offset(rec.va)));
   FaultOutcome done = FaultOutcome::Retry;
-  // A store is all or nothing: the second page must be writable (its faults
-  // taken) before any byte lands in the first.
-  if (store && first < size) done = access_page(t, rec.va + first, size - first, data + first, type, true);
-  if (done == FaultOutcome::Retry) done = access_page(t, rec.va, first, data, type);
-  if (done == FaultOutcome::Retry && first < size)
-    done = access_page(t, rec.va + first, size - first, data + first, type);
+  if (first == size && mmu_ && mmu_->direct_access(rec.va, ext_.asid, type, size, data, time_)) {
+    // Served by the MMU's hit cache (the common case: no transaction).
+  } else {
+    // A store is all or nothing: the second page must be writable (its faults
+    // taken) before any byte lands in the first.
+    if (store && first < size) done = access_page(t, rec.va + first, size - first, data + first, type, true);
+    if (done == FaultOutcome::Retry) done = access_page(t, rec.va, first, data, type);
+    if (done == FaultOutcome::Retry && first < size)
+      done = access_page(t, rec.va + first, size - first, data + first, type);
+  }
   if (done != FaultOutcome::Retry) {  // the process was killed, t with it
     if (ref_) {
       if (done == FaultOutcome::Segv && legal)
@@ -140,13 +145,11 @@ void Cpu::access(const TraceRecord& rec, Task& t) {
   if (ref_ && legal) {
     checked = true;
     const uint64_t want = ref_->load(ref_pid, rec.va, size);
-    if (value != want)
-      mismatch(rec, fmt::format("load {:#x} returned {:#x}, the reference model has {:#x}", rec.va, value, want));
+    if (value != want) load_mismatch(rec, value, want, "the reference model has");
   }
   if (rec.has_expect) {
     checked = true;
-    if (value != rec.expect)
-      mismatch(rec, fmt::format("load {:#x} returned {:#x}, expected {:#x}", rec.va, value, rec.expect));
+    if (value != rec.expect) load_mismatch(rec, value, rec.expect, "expected");
   }
   if (checked) ++verify_.loads_checked;
 }
@@ -176,6 +179,10 @@ FaultOutcome Cpu::access_page(Task& t, VAddr va, unsigned len, uint8_t* data, Ac
     if (attempt == 3)
       SC_REPORT_FATAL("/mmusim/cpu", fmt::format("access {:#x} still faults after the kernel handled it", va).c_str());
   }
+}
+
+void Cpu::load_mismatch(const TraceRecord& rec, uint64_t value, uint64_t want, const char* source) {
+  mismatch(rec, fmt::format("load {:#x} returned {:#x}, {} {:#x}", rec.va, value, source, want));
 }
 
 void Cpu::mismatch(const TraceRecord& rec, const std::string& what) {

@@ -22,6 +22,7 @@
 namespace mmusim {
 
 class Config;
+class Mmu;
 class ReferenceModel;
 class TraceReader;
 
@@ -50,6 +51,10 @@ class Cpu : public sc_core::sc_module {
   // Executes one line of task t (t runs on this CPU). A trace error throws
   // UserError (the caller adds file:line).
   void execute(const TraceRecord& rec, Task& t);
+  // The Mmu socket is bound to: an access it can serve from its hit cache
+  // skips the TLM transaction (Mmu::direct_access). Without one, every
+  // access is a transaction.
+  void set_direct_mmu(Mmu* mmu) { mmu_ = mmu; }
   // Cycles spent elsewhere on this CPU's behalf (creating a task, IPIs).
   void charge(Cycles c) { advance(c); }
 
@@ -68,7 +73,10 @@ class Cpu : public sc_core::sc_module {
   // One access within a page: Retry means it completed; otherwise the process
   // was killed. A probe translates (and takes any fault) but moves no data.
   FaultOutcome access_page(Task& t, VAddr va, unsigned len, uint8_t* data, AccessType type, bool probe = false);
-  void mismatch(const TraceRecord& rec, const std::string& what);
+  // Verification failures: rare, so out of the hit path's way.
+  [[gnu::cold, gnu::noinline]] void mismatch(const TraceRecord& rec, const std::string& what);
+  [[gnu::cold, gnu::noinline]] void load_mismatch(const TraceRecord& rec, uint64_t value, uint64_t want,
+                                                  const char* source);
   void advance(Cycles c) { time_ += clock_hz_.to_time(c); }
 
   unsigned index_;
@@ -76,6 +84,7 @@ class Cpu : public sc_core::sc_module {
   const TraceReader& trace_;
   Kernel& kernel_;
   ReferenceModel* ref_;
+  Mmu* mmu_ = nullptr;  // see set_direct_mmu
   VerifyStats& verify_;
   uint64_t max_reports_;
   tlm::tlm_generic_payload trans_;

@@ -67,37 +67,27 @@ void Mmu::update_hit_cache_source() {
   hit_cache_.fill(HitCacheEntry{});
 }
 
-bool Mmu::hit_cache_hit(tlm::tlm_generic_payload& trans, AccessExtension& ext, sc_core::sc_time& delay) {
-  const VAddr va = trans.get_address();
+bool Mmu::direct_access(VAddr va, Asid asid, AccessType access, unsigned len, uint8_t* data,
+                        sc_core::sc_time& delay) {
+  if (!cached_l1_) return false;
   const Vpn vpn = vpn_of(va);
   const HitCacheEntry& c = hit_cache_[vpn % kHitCacheEntries];
-  if (c.vpn != vpn || c.asid != ext.asid || c.tlb_epoch != cached_l1_->epoch() || c.mem_epoch != direct_mem_->epoch())
+  if (c.vpn != vpn || c.asid != asid || c.tlb_epoch != cached_l1_->epoch() || c.mem_epoch != direct_mem_->epoch())
     return false;
-  const unsigned len = trans.get_data_length();
   const uint64_t offset = page_offset(va);
-  if (len > 8 || offset + len > kPageSize || trans.get_byte_enable_ptr() || trans.get_streaming_width() < len)
-    return false;
-  bool write;
-  if (trans.get_command() == tlm::TLM_READ_COMMAND && ext.access == AccessType::Load && c.load_ok)
-    write = false;
-  else if (trans.get_command() == tlm::TLM_WRITE_COMMAND && ext.access == AccessType::Store && c.store_ok && c.frame)
-    write = true;
-  else
-    return false;
+  if (len > 8 || offset + len > kPageSize) return false;
+  const bool write = access == AccessType::Store;
+  if (write ? !(c.store_ok && c.frame) : !(access == AccessType::Load && c.load_ok)) return false;
   ++stats_.translations;
   ++stats_.l1_hits;
   ++stats_.hit_cache_hits;
   cached_l1_->hit_again(c.entry);
-  ext.fault = WalkFault::None;
-  ext.walk_cycles = 0;
-  uint8_t* data = trans.get_data_ptr();
   if (write) copy_access_bytes(c.frame + offset, data, len);
   else if (c.frame) copy_access_bytes(data, c.frame + offset, len);
   else std::memset(data, 0, len);
   direct_mem_->count_direct(write);
   delay += l1_delay_;  // as the full path: the L1's latency, then the memory's
   delay += direct_mem_->access_delay();
-  trans.set_response_status(tlm::TLM_OK_RESPONSE);
   return true;
 }
 
@@ -125,7 +115,6 @@ void Mmu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
     trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
     return;
   }
-  if (cached_l1_ && hit_cache_hit(trans, *ext, delay)) return;
   ++stats_.translations;
   const VAddr va = trans.get_address();
   const Vpn vpn = vpn_of(va);

@@ -76,6 +76,13 @@ class Mmu : public sc_core::sc_module, public LooselyTimedTarget, public TlbMain
   // The keys report() writes (summed over the CPUs' MMUs).
   static void declare_stats(StatsRegistry& r);
 
+  // The CPU's direct path into the hit cache (mmu.hit_cache), in the spirit
+  // of TLM-2.0's DMI but counted and timed as any access: serves a load or
+  // store of len <= 8 bytes within one page and returns true, or returns
+  // false having changed nothing (the access then goes through cpu_socket,
+  // which may fill the cache for the next one).
+  bool direct_access(VAddr va, Asid asid, AccessType access, unsigned len, uint8_t* data, sc_core::sc_time& delay);
+
   // The TLM-2.0 forward interface cpu_socket is bound to.
   void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) override;
   unsigned int transport_dbg(tlm::tlm_generic_payload& trans) override;
@@ -113,7 +120,6 @@ class Mmu : public sc_core::sc_module, public LooselyTimedTarget, public TlbMain
     uint8_t* frame = nullptr;                // host bytes; nullptr: the frame reads as zeroes
   };
   static constexpr unsigned kHitCacheEntries = 64;
-  bool hit_cache_hit(tlm::tlm_generic_payload& trans, AccessExtension& ext, sc_core::sc_time& delay);
   void hit_cache_fill(Vpn vpn, Asid asid, const TlbEntry& entry, Ppn frame);
   void update_hit_cache_source();
 
