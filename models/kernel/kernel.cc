@@ -168,12 +168,6 @@ void Kernel::switch_to(Task& t, Cycles& cost) {
   cc.has_run = true;
 }
 
-Cycles Kernel::take_interrupt_cycles(unsigned cpu) {
-  const Cycles c = cpus_[cpu].interrupted;
-  cpus_[cpu].interrupted = 0;
-  return c;
-}
-
 void Kernel::assign_asid(Process& p, unsigned cpu, Cycles& cost) {
   const uint64_t ids = uint64_t{1} << asid_bits_;
   if (next_asid_ == ids) {

@@ -221,12 +221,9 @@ void ReferenceModel::mprotect(Pid pid, VAddr va, uint64_t len, Perms perms) {
     it->second.perms = perms;
 }
 
-bool ReferenceModel::permits(Pid pid, VAddr va, unsigned size, AccessType access) const {
-  // The common case: both ends in the region the last access was in (and
-  // the last byte's address does not wrap around).
-  const VAddr last = va + size - 1;
-  if (const Region* r = region_cache_; r && region_cache_pid_ == pid && va >= r->start && last >= va && last < r->end)
-    return access == AccessType::Store ? r->perms.w : access == AccessType::Load ? r->perms.r : r->perms.x;
+// permits() when the access is not within the region of the last one (or
+// its last byte's address wraps around).
+bool ReferenceModel::permits_uncached(Pid pid, VAddr va, unsigned size, AccessType access) const {
   const Proc* proc = nullptr;
   for (VAddr a : {va, va + size - 1}) {
     const Region* r = region_cache_;
@@ -272,8 +269,9 @@ void ReferenceModel::drop_cache_chunk(Pid pid, Vpn first) {
   }
 }
 
-uint64_t ReferenceModel::load(Pid pid, VAddr va, unsigned size) {
-  if (page_offset(va) + size <= kPageSize) {  // the common case: one page
+// load() but for a dense page in the cache.
+uint64_t ReferenceModel::load_uncached(Pid pid, VAddr va, unsigned size) {
+  if (page_offset(va) + size <= kPageSize) {  // one page
     CacheLine& line = cache_line(vpn_of(va));
     const Page* page;
     if (line.pid == pid && line.vpn == vpn_of(va)) {

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/access_copy.h"
 #include "common/types.h"
 
 namespace mmusim {
@@ -32,9 +33,26 @@ class ReferenceModel {
   void munmap(Pid pid, VAddr va, uint64_t len);
   void mprotect(Pid pid, VAddr va, uint64_t len, Perms perms);
 
-  // Whether the VMAs allow the whole access.
-  bool permits(Pid pid, VAddr va, unsigned size, AccessType access) const;
-  uint64_t load(Pid pid, VAddr va, unsigned size);
+  // Whether the VMAs allow the whole access. Inline, as load(), for the
+  // common case (the region, or the page, of a recent access); the rest out
+  // of line.
+  bool permits(Pid pid, VAddr va, unsigned size, AccessType access) const {
+    const VAddr last = va + size - 1;
+    if (const Region* r = region_cache_; r && region_cache_pid_ == pid && va >= r->start && last >= va && last < r->end)
+      return access == AccessType::Store ? r->perms.w : access == AccessType::Load ? r->perms.r : r->perms.x;
+    return permits_uncached(pid, va, size, access);
+  }
+  uint64_t load(Pid pid, VAddr va, unsigned size) {
+    const CacheLine& line = cache_line(vpn_of(va));
+    if (line.pid == pid && line.vpn == vpn_of(va) && page_offset(va) + size <= kPageSize) {
+      if (const uint8_t* bytes = line.page->dense_bytes()) {
+        uint64_t v = 0;  // little-endian, as the host (see Cpu::access)
+        copy_access_bytes(&v, bytes + page_offset(va), size);
+        return v;
+      }
+    }
+    return load_uncached(pid, va, size);
+  }
   void store(Pid pid, VAddr va, unsigned size, uint64_t value);
 
   // Chunks of kChunkPages pages held by any page map (for tests: a fork
@@ -52,6 +70,7 @@ class ReferenceModel {
     void read(unsigned offset, unsigned len, uint8_t* out) const;  // within the page
     void write(unsigned offset, unsigned len, const uint8_t* in);
     bool dense() const { return bytes_ != nullptr; }
+    const uint8_t* dense_bytes() const { return bytes_.get(); }  // nullptr: sparse
 
    private:
     static constexpr unsigned kSparseWords = 6;
@@ -127,6 +146,8 @@ class ReferenceModel {
     PageMap pages;  // private pages written so far, by virtual page number
   };
 
+  bool permits_uncached(Pid pid, VAddr va, unsigned size, AccessType access) const;
+  uint64_t load_uncached(Pid pid, VAddr va, unsigned size);
   Proc& proc(Pid pid);
   const Region* find(const Proc& p, VAddr va) const;
   void split(Proc& p, VAddr at);
