@@ -165,7 +165,7 @@ struct HexRun {
   unsigned digits;
   uint64_t value;
 };
-inline HexRun hex_run8(const char* p) {
+[[gnu::always_inline]] inline HexRun hex_run8(const char* p) {
   constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
   uint64_t w;
   std::memcpy(&w, p, 8);
@@ -195,7 +195,7 @@ inline HexRun hex_run8(const char* p) {
 // bad character, a number that might overflow) returns nullptr and leaves the
 // line to the general parser, which reports it. May read up to 17 bytes past
 // the number's first digit (the buffer's slack covers that).
-inline const char* scan_number(const char* p, uint64_t& out) {
+[[gnu::always_inline]] inline const char* scan_number(const char* p, uint64_t& out) {
   uint64_t v = 0;
   if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
     p += 2;
@@ -521,7 +521,18 @@ bool TraceReader::parse_line(std::string_view text, TraceRecord& rec) {
   std::string_view t;
   if (const char* options = parse_access_fast(tok.p, rec)) {
     tok.p = skip_blanks(options);
-    return char_class(tok.p) == kLineEnd || parse_options(*this, tok, rec);  // most lines have no options
+    if (char_class(tok.p) == kLineEnd) return true;  // most lines have no options
+    // The next most common: a load whose only option is expect=V (a
+    // self-checking trace). Anything else, the general option parser.
+    if (rec.op == TraceOp::Load && std::memcmp(tok.p, "expect=", 7) == 0) {
+      uint64_t v;
+      if (const char* e = scan_number(tok.p + 7, v); e && char_class(skip_blanks(e)) == kLineEnd) {
+        rec.has_expect = true;
+        rec.expect = v;
+        return true;
+      }
+    }
+    return parse_options(*this, tok, rec);
   }
   if (!tok.next(t)) return false;  // blank or comment only
   const TraceReader& self = *this;

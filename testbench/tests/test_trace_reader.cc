@@ -608,7 +608,13 @@ TEST_CASE("The load/store fast path parses exactly as the general parser does", 
       "0 load 0x10", "2147483648 load 0x10", "1x load 0x10", "1 load", "1 load#", "1 loadx 0x10", "1 stores 0x10 1",
       "1 store 0x10", "1 load 0x", "1 load 0xg", "1 load 12a", "1 load 0x1_0", "1 load 0x10000000000000000",
       "1 load 18446744073709551616", "1 store 0x10 0x", "1 load 0x10 size=3", "1 load 0x10 bogus",
-      "1 store 0x10 1 expect=1"};
+      "1 store 0x10 1 expect=1",
+      // expect= alone takes the fast path too; any other ending the general one
+      "1 load 0x10 expect=0xffffffffffffffff", "1 load 0x10 expect=7 # c", "1 load 0x10\texpect=7\t",
+      "1 load 0x10 expect=7 size=4", "1 load 0x10 expect=7 expect=7", "1 load 0x10 expect=", "1 load 0x10 expect=x",
+      "1 load 0x10 expect=0x10000000000000000", "1 load 0x10 expect=18446744073709551616",
+      "1 load 0x10 expect=00000000000000000000007", "1 load 0x10 expect=7x", "1 load 0x10 expect", "1 load 0x10 expec=7",
+      "1 load 0x10 size=1 expect=256", "1 load 0x10 expect=256 size=1"};
   for (const char* line : lines) {
     INFO(line);
     const std::string fast = std::string(line) + "\n", general = " " + fast;
@@ -630,6 +636,8 @@ TEST_CASE("The load/store fast path parses exactly as the general parser does", 
   CHECK(one("1 load 0x0000000000000000001").va == 1);
   CHECK(one("1 load 0x10#comment").va == 0x10);
   CHECK(one("1 load 0x10 expect=3").expect == 3);
+  CHECK(one("1 load 0x10 expect=0xffffffffffffffff").expect == ~uint64_t{0});
+  CHECK(one("1 load 0x10 expect=7 size=4").size == 4);
 }
 
 // The fast path reads a hexadecimal address 8 characters at a time
