@@ -81,7 +81,7 @@ bool Mmu::direct_access(VAddr va, Asid asid, AccessType access, unsigned len, ui
   ++stats_.translations;
   ++stats_.l1_hits;
   ++stats_.hit_cache_hits;
-  cached_l1_->hit_again(c.entry);
+  cached_l1_->hit_again(c.slot);
   if (write) copy_access_bytes(c.frame + offset, data, len);
   else if (c.frame) copy_access_bytes(data, c.frame + offset, len);
   else std::memset(data, 0, len);
@@ -102,7 +102,7 @@ void Mmu::hit_cache_fill(Vpn vpn, Asid asid, const TlbEntry& entry, Ppn frame) {
   c.store_ok = pte_permits(pte, AccessType::Store, user) && (entry.flags & Pte::D);
   c.tlb_epoch = cached_l1_->epoch();
   c.mem_epoch = direct_mem_->epoch();
-  c.entry = &entry;
+  c.slot = cached_l1_->slot_of(&entry);
   c.frame = direct_mem_->direct_frame(frame);
 }
 

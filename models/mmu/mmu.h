@@ -116,7 +116,7 @@ class Mmu : public sc_core::sc_module, public LooselyTimedTarget, public TlbMain
     Asid asid = 0;
     bool load_ok = false, store_ok = false;  // the L1 entry permits it without a walk
     uint64_t tlb_epoch = 0, mem_epoch = 0;   // 0: never current
-    const TlbEntry* entry = nullptr;         // the L1's entry, for Tlb::hit_again
+    unsigned slot = 0;                       // the L1's slot, for Tlb::hit_again
     uint8_t* frame = nullptr;                // host bytes; nullptr: the frame reads as zeroes
   };
   static constexpr unsigned kHitCacheEntries = 64;

@@ -209,13 +209,10 @@ const TlbEntry* Tlb::lookup(Vpn vpn, Asid asid) {
   return nullptr;
 }
 
-void Tlb::hit_again(const TlbEntry* e) {
+unsigned Tlb::slot_of(const TlbEntry* e) const {
   // e is the entry of a Slot (its first member): that slot's index.
   const auto* s = reinterpret_cast<const Slot*>(reinterpret_cast<const char*>(e) - offsetof(Slot, entry));
-  const unsigned i = static_cast<unsigned>(s - slots_.data());
-  ++stats_.hits;
-  if (policy_ == ReplacementPolicy::Lru) slots_[i].stamp = ++clock_;  // touch(), without the division
-  else touch(i / ways_, i % ways_);
+  return static_cast<unsigned>(s - slots_.data());
 }
 
 bool Tlb::fill(const TlbEntry& e) {

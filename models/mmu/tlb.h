@@ -54,11 +54,16 @@ class Tlb final : public TlbModel {
 
   // For a cache of recent hits in front of this TLB (the Mmu's hit cache).
   // epoch() changes whenever a lookup might return something else (every
-  // fill and invalidation); while it has not, hit_again(e) with an entry that
-  // lookup() returned does exactly what that lookup would do again (count the
-  // hit, update the replacement state) without searching.
+  // fill and invalidation); while it has not, hit_again(slot_of(e)) with an
+  // entry e that lookup() returned does exactly what that lookup would do
+  // again (count the hit, update the replacement state) without searching.
   uint64_t epoch() const { return epoch_; }
-  void hit_again(const TlbEntry* e);
+  unsigned slot_of(const TlbEntry* e) const;
+  void hit_again(unsigned slot) {
+    ++stats_.hits;
+    if (policy_ == ReplacementPolicy::Lru) slots_[slot].stamp = ++clock_;  // touch(), without the division
+    else touch(slot / ways_, slot % ways_);
+  }
   // Read-only view of one slot (tests, lockstep): nullptr if invalid.
   const TlbEntry* slot(unsigned set, unsigned way) const;
   unsigned ways() const { return ways_; }
