@@ -46,8 +46,13 @@ void Cpu::execute(const TraceRecord& rec, Task& t) {
   ext_.pid = t.tid;
   ext_.asid = p.asid;
   ext_.root = p.mm.root;
-  const Pid ref_pid = p.uid;  // the reference model knows processes, not tasks
+  if (rec.op == TraceOp::Load || rec.op == TraceOp::Store) access(rec, t);
+  else operation(rec, t);
+}
 
+void Cpu::operation(const TraceRecord& rec, Task& t) {
+  Process& p = *t.proc;
+  const Pid ref_pid = p.uid;  // the reference model knows processes, not tasks
   switch (rec.op) {
     case TraceOp::Load:
     case TraceOp::Store:

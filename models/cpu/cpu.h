@@ -70,9 +70,14 @@ class Cpu : public sc_core::sc_module {
 
  private:
   void access(const TraceRecord& rec, Task& t);
+  // Every line but a load or store (kept out of execute(), which the hit
+  // path goes through).
+  [[gnu::noinline]] void operation(const TraceRecord& rec, Task& t);
   // One access within a page: Retry means it completed; otherwise the process
   // was killed. A probe translates (and takes any fault) but moves no data.
-  FaultOutcome access_page(Task& t, VAddr va, unsigned len, uint8_t* data, AccessType type, bool probe = false);
+  // Not inlined: the hit path does not take it (Mmu::direct_access).
+  [[gnu::noinline]] FaultOutcome access_page(Task& t, VAddr va, unsigned len, uint8_t* data, AccessType type,
+                                             bool probe = false);
   // Verification failures: rare, so out of the hit path's way.
   [[gnu::cold, gnu::noinline]] void mismatch(const TraceRecord& rec, const std::string& what);
   [[gnu::cold, gnu::noinline]] void load_mismatch(const TraceRecord& rec, uint64_t value, uint64_t want,
