@@ -1,10 +1,12 @@
 // One CPU: executes the trace lines of the tasks it runs. Loads and stores go
 // to its Mmu as TLM-2.0 transactions carrying the virtual address and the
 // address space; a fault response traps into the Kernel, and the same access
-// is retried. System calls (fork, thread, exec, exit, mmap, ...) call the
-// Kernel. The CPU keeps its own clock (spec: each CPU has its own clock); it
-// has no SystemC process of its own: the TracePlayer calls it in trace order,
-// so an access costs no SystemC context switch.
+// is retried. (A repeated L1 hit the Mmu's hit cache answers directly,
+// without a transaction: Mmu::direct_access.) System calls (fork, thread,
+// exec, exit, mmap, ...) call the Kernel. The CPU keeps its own clock (spec:
+// each CPU has its own clock); it has no SystemC process of its own: the
+// TracePlayer calls it in trace order, so an access costs no SystemC context
+// switch.
 #pragma once
 #include <cstdint>
 #include <string>
