@@ -269,7 +269,8 @@ void ReferenceModel::drop_cache_chunk(Pid pid, Vpn first) {
   }
 }
 
-// load() but for a dense page in the cache.
+// load() when the page is not in the cache with all its bytes (dense), or
+// the access crosses a page.
 uint64_t ReferenceModel::load_uncached(Pid pid, VAddr va, unsigned size) {
   if (page_offset(va) + size <= kPageSize) {  // one page
     CacheLine& line = cache_line(vpn_of(va));
