@@ -14,6 +14,19 @@ namespace mmusim {
 namespace {
 PagingMode parse_mode(const std::string& s) { return s == "sv48" ? PagingMode::Sv48 : PagingMode::Sv39; }
 
+// Every access of a trace is a user-mode one (the kernel's own accesses go to
+// PhysMem directly): U-mode, SUM and MXR clear.
+const AccessContext kUserAccess;
+
+// A cached translation answers the protection check itself.
+bool entry_permits(const TlbEntry& e, AccessType access) { return pte_permits(Pte(e.flags), access, kUserAccess); }
+
+// A store through a clean (D = 0) entry walks again so that the walker sets D
+// in memory.
+bool store_needs_walk(const TlbEntry& e, AccessType access) {
+  return access == AccessType::Store && !(e.flags & Pte::D);
+}
+
 }  // namespace
 
 TlbParams tlb_params(const Config& cfg, const std::string& level) {
@@ -94,12 +107,11 @@ bool Mmu::direct_access(VAddr va, Asid asid, AccessType access, unsigned len, ui
 void Mmu::hit_cache_fill(Vpn vpn, Asid asid, const TlbEntry& entry, Ppn frame) {
   if (frame >= direct_mem_->frames()) return;  // the memory answered with an error
   HitCacheEntry& c = hit_cache_[vpn % kHitCacheEntries];
-  const Pte pte(entry.flags);
-  const AccessContext user;
   c.vpn = vpn;
   c.asid = asid;
-  c.load_ok = pte_permits(pte, AccessType::Load, user);
-  c.store_ok = pte_permits(pte, AccessType::Store, user) && (entry.flags & Pte::D);
+  // What b_transport would serve from this entry without a walk.
+  c.load_ok = entry_permits(entry, AccessType::Load);
+  c.store_ok = entry_permits(entry, AccessType::Store) && !store_needs_walk(entry, AccessType::Store);
   c.tlb_epoch = cached_l1_->epoch();
   c.mem_epoch = direct_mem_->epoch();
   c.slot = cached_l1_->slot_of(&entry);
@@ -142,16 +154,11 @@ void Mmu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
     }
   }
 
-  // A cached translation answers the protection check itself; a store through
-  // a clean (D = 0) entry walks again so the walker can set D in memory.
-  // Every access of a trace is a user-mode one (the kernel's own accesses go
-  // to PhysMem directly): both checks are U-mode, SUM and MXR clear.
-  const AccessContext user;
   TlbEntry walked;
-  if (hit && !pte_permits(Pte(hit->flags), access, user)) {
+  if (hit && !entry_permits(*hit, access)) {
     ext->fault = WalkFault::Permission;
-  } else if (!hit || (access == AccessType::Store && !(hit->flags & Pte::D))) {
-    const WalkResult w = walker_->walk(ext->root, vpn, access, ext->asid, user);
+  } else if (!hit || store_needs_walk(*hit, access)) {
+    const WalkResult w = walker_->walk(ext->root, vpn, access, ext->asid, kUserAccess);
     cycles += w.cycles;
     ext->walk_cycles = w.cycles;
     if (w.fault != WalkFault::None) {
