@@ -22,9 +22,14 @@
 // after: a lookup takes LookupLatency = 1 cycle.
 //
 // Style: lowRISC (clk_i, rst_ni asynchronous active low, *_i / *_o ports,
-// _d / _q registers, always_ff holding only reset and q <= d). The entry
-// payloads are a memory written by index, as in lowRISC's prim_ram_1p, so that a
-// fill does not rewrite every slot.
+// _d / _q registers, always_ff holding only reset and register writes).
+// Registers are written only when a request enables them, as lowRISC's
+// prim_flop_en and prim_ram_1p are: the entry payloads and the valid bits are
+// memories written by index, the replacement state is written for the one set
+// a hit or a fill uses, the response registers by their request. A lookup
+// writes only its response and its set's replacement state, in the hardware
+// and in the verilated model, whose evaluation is the RTL TLB's cost in a
+// co-simulation (rtl/README.md, "Speed of the TLB").
 `include "mmu_assert.svh"
 
 module tlb #(
@@ -136,7 +141,6 @@ module tlb #(
   // Valid bits, and the entry payloads as one memory per field (written by
   // fills, read by index: a lookup reads the Ways slots of one set per level).
   logic [Ways-1:0]      valid_q [Sets] /* verilator public_flat_rd */;
-  logic [Ways-1:0]      valid_d [Sets];
   logic [VpnWidth-1:0]  vpn_q   [Sets][Ways] /* verilator public_flat_rd */;
   logic [PpnWidth-1:0]  ppn_q   [Sets][Ways] /* verilator public_flat_rd */;
   logic [AsidWidth-1:0] asid_q  [Sets][Ways] /* verilator public_flat_rd */;
@@ -145,6 +149,11 @@ module tlb #(
   logic                 global_q [Sets][Ways] /* verilator public_flat_rd */;
   logic [FlagsW-2:0]    perm_q   [Sets][Ways] /* verilator public_flat_rd */;
   logic [LevelW-1:0]    level_q [Sets][Ways] /* verilator public_flat_rd */;
+  // The page levels a valid entry may have: a fill of level L sets bit L, an
+  // invalidation of everything clears them all. A lookup probes only these
+  // levels (no entry of another level can match): without superpages, the
+  // Ways slots of one set instead of one set per level.
+  logic [PageLevels-1:0] level_seen_q;
 
   ////////////////
   // Handshakes //
@@ -169,13 +178,13 @@ module tlb #(
   logic [WayW-1:0]   lk_way;
   logic [SetW-1:0]   lk_hit_set;
 
-  // (The compares are only evaluated for a request: cheaper to simulate, and
-  // the same logic.)
+  // (The compares are only evaluated for a request, and only at the levels an
+  // entry may have: cheaper to simulate, and the same answers.)
   always_comb begin
     for (int unsigned l = 0; l < PageLevels; l++) begin
       lk_set[l]   = set_of(lookup_vpn_i, LevelW'(l));
       lk_match[l] = '0;
-      if (lookup_valid_i) begin
+      if (lookup_valid_i && level_seen_q[l]) begin
         for (int unsigned w = 0; w < Ways; w++) begin
           lk_match[l][w] = valid_q[lk_set[l]][w] &&
                            level_q[lk_set[l]][w] == LevelW'(l) &&
@@ -244,9 +253,9 @@ module tlb #(
   logic [Ways-1:0] inv_hit [Sets];
 
   always_comb begin
-    for (int unsigned s = 0; s < Sets; s++) begin
-      inv_hit[s] = '0;
-      if (inv_valid_i) begin
+    for (int unsigned s = 0; s < Sets; s++) inv_hit[s] = '0;
+    if (inv_valid_i) begin
+      for (int unsigned s = 0; s < Sets; s++) begin
         for (int unsigned w = 0; w < Ways; w++) begin
           case (inv_kind_i)  // every kind listed: no "unique" check needed
             tlb_pkg::InvAll:     inv_hit[s][w] = 1'b1;
@@ -259,14 +268,6 @@ module tlb #(
         end
       end
     end
-  end
-
-  always_comb begin
-    for (int unsigned s = 0; s < Sets; s++) valid_d[s] = valid_q[s];
-    if (inv_go) begin
-      for (int unsigned s = 0; s < Sets; s++) valid_d[s] = valid_q[s] & ~inv_hit[s];
-    end
-    if (fill_go) valid_d[fill_set][fill_way] = 1'b1;
   end
 
   /////////////////
@@ -286,7 +287,7 @@ module tlb #(
     // The ranks of a set are a permutation; a use moves the way to rank 0 and
     // ages the ways that were more recent than it.
     logic [WayW-1:0] rank_q [Sets][Ways];
-    logic [WayW-1:0] rank_d [Sets][Ways];
+    logic [WayW-1:0] rank_d [Ways];  // the touched set's next ranks
 
     always_comb begin
       victim_way = '0;
@@ -296,16 +297,12 @@ module tlb #(
     end
 
     always_comb begin
-      for (int unsigned s = 0; s < Sets; s++) begin
-        for (int unsigned w = 0; w < Ways; w++) rank_d[s][w] = rank_q[s][w];
-      end
-      if (touch) begin
-        for (int unsigned w = 0; w < Ways; w++) begin
-          if (WayW'(w) == touch_way) begin
-            rank_d[touch_set][w] = '0;
-          end else if (rank_q[touch_set][w] < rank_q[touch_set][touch_way]) begin
-            rank_d[touch_set][w] = rank_q[touch_set][w] + 1'b1;
-          end
+      for (int unsigned w = 0; w < Ways; w++) begin
+        rank_d[w] = rank_q[touch_set][w];
+        if (WayW'(w) == touch_way) begin
+          rank_d[w] = '0;
+        end else if (rank_q[touch_set][w] < rank_q[touch_set][touch_way]) begin
+          rank_d[w] = rank_q[touch_set][w] + 1'b1;
         end
       end
     end
@@ -318,10 +315,8 @@ module tlb #(
         for (int unsigned s = 0; s < Sets; s++) begin
           for (int unsigned w = 0; w < Ways; w++) rank_q[s][w] <= WayW'(w);
         end
-      end else begin
-        for (int unsigned s = 0; s < Sets; s++) begin
-          for (int unsigned w = 0; w < Ways; w++) rank_q[s][w] <= rank_d[s][w];
-        end
+      end else if (touch) begin
+        for (int unsigned w = 0; w < Ways; w++) rank_q[touch_set][w] <= rank_d[w];
       end
     end
 
@@ -341,7 +336,7 @@ module tlb #(
     // and 2i+2) is 0 when the pseudo-LRU side is the left subtree. Node i at
     // depth d is (2^d - 1) + j, j being the top d bits of the ways below it.
     logic [PlruW-1:0] plru_q [Sets];
-    logic [PlruW-1:0] plru_d [Sets];
+    logic [PlruW-1:0] plru_d;  // the touched set's next tree bits
 
     always_comb begin
       victim_way = '0;
@@ -355,13 +350,11 @@ module tlb #(
     end
 
     always_comb begin
-      for (int unsigned s = 0; s < Sets; s++) plru_d[s] = plru_q[s];
-      if (touch) begin
-        for (int unsigned d = 0; d < TreeK; d++) begin
-          for (int unsigned j = 0; j < (1 << d); j++) begin
-            if ((touch_way >> (TreeK - d)) == WayW'(j)) begin
-              plru_d[touch_set][(1 << d) - 1 + j] = ~touch_way[TreeK-1-d];  // point away
-            end
+      plru_d = plru_q[touch_set];
+      for (int unsigned d = 0; d < TreeK; d++) begin
+        for (int unsigned j = 0; j < (1 << d); j++) begin
+          if ((touch_way >> (TreeK - d)) == WayW'(j)) begin
+            plru_d[(1 << d) - 1 + j] = ~touch_way[TreeK-1-d];  // point away
           end
         end
       end
@@ -370,30 +363,27 @@ module tlb #(
     always_ff @(posedge clk_i or negedge rst_ni) begin
       if (!rst_ni) begin
         for (int unsigned s = 0; s < Sets; s++) plru_q[s] <= '0;
-      end else begin
-        for (int unsigned s = 0; s < Sets; s++) plru_q[s] <= plru_d[s];
+      end else if (touch) begin
+        plru_q[touch_set] <= plru_d;
       end
     end
 
   end else begin : g_fifo
     // One pointer per set, advanced by a fill that evicts.
     logic [WayW-1:0] fifo_q [Sets];
-    logic [WayW-1:0] fifo_d [Sets];
+    logic [WayW-1:0] fifo_d;  // the filled set's next pointer
 
     assign victim_way = fifo_q[fill_set];
 
     always_comb begin
-      for (int unsigned s = 0; s < Sets; s++) fifo_d[s] = fifo_q[s];
-      if (fill_go && fill_evict) begin
-        fifo_d[fill_set] = (fill_way == WayW'(Ways - 1)) ? '0 : fill_way + 1'b1;
-      end
+      fifo_d = (fill_way == WayW'(Ways - 1)) ? '0 : fill_way + 1'b1;
     end
 
     always_ff @(posedge clk_i or negedge rst_ni) begin
       if (!rst_ni) begin
         for (int unsigned s = 0; s < Sets; s++) fifo_q[s] <= '0;
-      end else begin
-        for (int unsigned s = 0; s < Sets; s++) fifo_q[s] <= fifo_d[s];
+      end else if (fill_go && fill_evict) begin
+        fifo_q[fill_set] <= fifo_d;
       end
     end
 
@@ -405,44 +395,56 @@ module tlb #(
   // Registers //
   ///////////////
 
-  logic   rsp_valid_d, rsp_valid_q, rsp_hit_q, fill_done_q, inv_done_q;
-  entry_t rsp_entry_d, rsp_entry_q;
+  logic   rsp_valid_q, rsp_hit_q, fill_done_q, inv_done_q;
+  entry_t rsp_entry_q;
   logic [SetW-1:0] rsp_set_q, fill_set_q;
   logic [WayW-1:0] rsp_way_q, fill_way_q;
   logic fill_update_q, fill_evict_q;
 
-  assign rsp_valid_d = lookup_go;
-  // (A concatenation in entry_t's field order: yosys 0.23 reads no "'{...}".)
-  assign rsp_entry_d = {vpn_q[lk_hit_set][lk_way], ppn_q[lk_hit_set][lk_way],
-                        asid_q[lk_hit_set][lk_way],
-                        perm_q[lk_hit_set][lk_way][FlagsW-2:FlagG], global_q[lk_hit_set][lk_way],
-                        perm_q[lk_hit_set][lk_way][FlagG-1:0],
-                        level_q[lk_hit_set][lk_way]};
-
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       for (int unsigned s = 0; s < Sets; s++) valid_q[s] <= '0;
+      level_seen_q <= '0;
       rsp_valid_q <= 1'b0;
       fill_done_q <= 1'b0;
       inv_done_q  <= 1'b0;
     end else begin
-      for (int unsigned s = 0; s < Sets; s++) valid_q[s] <= valid_d[s];
-      rsp_valid_q <= rsp_valid_d;
+      // An invalidation clears the valid bits it hits; a fill sets one (a
+      // lookup changes none: the registers are written only when enabled).
+      if (inv_go) begin
+        for (int unsigned s = 0; s < Sets; s++) valid_q[s] <= valid_q[s] & ~inv_hit[s];
+        if (inv_kind_i == tlb_pkg::InvAll) level_seen_q <= '0;
+      end
+      if (fill_go) begin
+        valid_q[fill_set][fill_way] <= 1'b1;
+        level_seen_q[fill_level_i]  <= 1'b1;
+      end
+      rsp_valid_q <= lookup_go;
       fill_done_q <= fill_go;
       inv_done_q  <= inv_go;
     end
   end
 
-  // Response payloads: no reset, qualified by their valid bits.
+  // Response payloads: no reset, qualified by their valid bits, written only
+  // by their request. (The entry is read from the memories at the edge, a
+  // concatenation in entry_t's field order: yosys 0.23 reads no "'{...}".)
   always_ff @(posedge clk_i) begin
-    rsp_hit_q     <= lk_hit;
-    rsp_entry_q   <= rsp_entry_d;
-    rsp_set_q     <= lk_hit_set;
-    rsp_way_q     <= lk_way;
-    fill_set_q    <= fill_set;
-    fill_way_q    <= fill_way;
-    fill_update_q <= fill_update;
-    fill_evict_q  <= fill_evict;
+    if (lookup_go) begin
+      rsp_hit_q   <= lk_hit;
+      rsp_entry_q <= {vpn_q[lk_hit_set][lk_way], ppn_q[lk_hit_set][lk_way],
+                      asid_q[lk_hit_set][lk_way],
+                      perm_q[lk_hit_set][lk_way][FlagsW-2:FlagG], global_q[lk_hit_set][lk_way],
+                      perm_q[lk_hit_set][lk_way][FlagG-1:0],
+                      level_q[lk_hit_set][lk_way]};
+      rsp_set_q   <= lk_hit_set;
+      rsp_way_q   <= lk_way;
+    end
+    if (fill_go) begin
+      fill_set_q    <= fill_set;
+      fill_way_q    <= fill_way;
+      fill_update_q <= fill_update;
+      fill_evict_q  <= fill_evict;
+    end
   end
 
   // The payload memories.
@@ -538,6 +540,22 @@ module tlb #(
     end
   end
   `MMU_ASSUME_FORMAL(FillGlobalConsistent, !fill_go || fill_g_conflict == '0)
+
+  // Skipping the levels level_seen_q does not mark loses no hit: every valid
+  // entry's level is marked. (Proved, not checked in simulation, where it
+  // would read every slot at every evaluation; a lost hit would also show as
+  // a lockstep divergence.)
+  logic valid_levels_seen;
+  always_comb begin
+    valid_levels_seen = 1'b1;
+    for (int unsigned s = 0; s < Sets; s++) begin
+      for (int unsigned w = 0; w < Ways; w++) begin
+        if (valid_q[s][w] && !level_seen_q[level_q[s][w]]) valid_levels_seen = 1'b0;
+      end
+    end
+  end
+  `MMU_ASSERT(ValidLevelsSeen, valid_levels_seen,
+              ("tlb: a valid entry's page level is not in level_seen_q"))
 
   // What the depth must reach for the proofs to mean something (scripts/prove
   // --cover reports the step each is first reached at).
