@@ -265,6 +265,42 @@ TEST_CASE("rtl: each invalidation kind") {
   }
 }
 
+// The RTL compares only the page levels level_seen_q marks (tlb.sv): an
+// invalidation of one page or one ASID must leave the marks of the levels the
+// remaining entries are at, and one of everything clears them.
+TEST_CASE("rtl: a lookup still probes every page level an entry is left at") {
+  auto t = rtl(64, 4, ReplacementPolicy::Lru);
+  t->fill(entry(0x10, 0xa, 1));                                       // 4 KiB, ASID 1
+  t->fill(entry(0x400, 0xe00, 2, kUserRw, 1));                        // 2 MiB, ASID 2
+  t->fill(entry(Vpn{3} << 18, 0x80000, 1, kUserRw | kGlobal, 2));     // 1 GiB, global
+  WHEN("a page, an ASID and a page of an ASID are invalidated, none of them the superpages") {
+    t->invalidate_page(0x10);
+    t->invalidate_asid(1);
+    t->invalidate_page_asid(0x11, 2);
+    THEN("both superpages still hit, at their levels") {
+      const TlbEntry* e = t->lookup(0x4ff, 2);
+      REQUIRE(e != nullptr);
+      CHECK(e->level == 1);
+      e = t->lookup((Vpn{3} << 18) + 5, 9);
+      REQUIRE(e != nullptr);
+      CHECK(e->level == 2);
+      CHECK(valid_slots(*t) == 2);
+    }
+  }
+  WHEN("everything is invalidated and a 2 MiB page is filled again") {
+    t->invalidate_all();
+    t->fill(entry(0x600, 0xf00, 2, kUserRw, 1));
+    THEN("the new one hits at level 1 and the old ones miss") {
+      const TlbEntry* e = t->lookup(0x7ff, 2);
+      REQUIRE(e != nullptr);
+      CHECK(e->level == 1);
+      CHECK(t->lookup(0x4ff, 2) == nullptr);
+      CHECK(t->lookup((Vpn{3} << 18) + 5, 9) == nullptr);
+    }
+  }
+  CHECK(t->error().empty());
+}
+
 namespace {
 // Seven pages mapping to set 0 of a 16-set TLB, and an access sequence that
 // exercises hits, fills into free ways and evictions.
