@@ -73,9 +73,23 @@ void BinaryTraceReader::refill() {
 }
 
 // Unsigned LEB128, at most 10 bytes. Reads past end_ only into the zeros after it.
-inline uint64_t BinaryTraceReader::varint(const uint8_t*& p) {
+// A hit trace's address deltas take one or two bytes: those decode inline.
+__attribute__((always_inline)) inline uint64_t BinaryTraceReader::varint(const uint8_t*& p) {
+  const uint64_t b0 = p[0];
+  if (b0 < 0x80) {
+    p += 1;
+    return b0;
+  }
+  const uint64_t b1 = p[1];
+  if (b1 < 0x80) {
+    p += 2;
+    return (b0 & 0x7f) | (b1 << 7);
+  }
+  return varint_long(p);
+}
+
+uint64_t BinaryTraceReader::varint_long(const uint8_t*& p) {
   uint64_t b = *p++;
-  if (b < 0x80) return b;
   uint64_t v = b & 0x7f;
   for (unsigned shift = 7;; shift += 7) {
     b = *p++;
