@@ -74,7 +74,7 @@ void BinaryTraceReader::refill() {
 
 // Unsigned LEB128, at most 10 bytes. Reads past end_ only into the zeros after it.
 // A hit trace's address deltas take one or two bytes: those decode inline.
-__attribute__((always_inline)) inline uint64_t BinaryTraceReader::varint(const uint8_t*& p) {
+[[gnu::always_inline]] inline uint64_t BinaryTraceReader::varint(const uint8_t*& p) {
   const uint64_t b0 = p[0];
   if (b0 < 0x80) {
     p += 1;
