@@ -117,6 +117,12 @@ std::vector<ParamDecl> build_schema() {
                          "access takes the full path)"));
   s.push_back(size_param("mem.size", "4G", kMiB, kTiB,
                          "physical memory, with suffix K, M, G or T (a multiple of 4K)"));
+  s.push_back(size_param("mem.host_prefault", "16M", 0, kTiB,
+                         "host speed only: a helper thread backs the host memory of up to this many "
+                         "bytes of frames ahead of those the model first writes (fresh memory costs "
+                         "the host a page fault and its zeroing, in a VM also the hypervisor's "
+                         "backing); in 2 MiB blocks; every statistic and cycle is the same either way "
+                         "(0: off)"));
   s.push_back(uint_param("mem.latency", 100, 0, 1'000'000, "cycles",
                          "one memory access by the page walker, the kernel or the CPU"));
   s.push_back(uint_param("mem.copy_bytes_per_cycle", 3, 1, 65'536, "bytes/cycle",

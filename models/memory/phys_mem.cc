@@ -40,9 +40,14 @@ PhysMem::PhysMem(sc_core::sc_module_name name, const Config& cfg, const Clock& c
   // Where the host has transparent huge pages, one fault maps 2 MiB.
   // Advice only: without it (THP off) the model works the same, slower.
   madvise(base_, size_, MADV_HUGEPAGE);
+  if (const uint64_t ahead = cfg.u64("mem.host_prefault"))
+    prefaulter_ = std::make_unique<HostPrefaulter>(base_, size_, kHostHuge, ahead);
 }
 
-PhysMem::~PhysMem() { munmap(mapping_, reserved_); }
+PhysMem::~PhysMem() {
+  prefaulter_.reset();  // its helper may be populating the range
+  munmap(mapping_, reserved_);
+}
 
 uint8_t* PhysMem::backing(Ppn p, bool overwrite) {
   uint8_t* f = host(p);
@@ -54,6 +59,7 @@ uint8_t* PhysMem::backing(Ppn p, bool overwrite) {
     if (!overwrite) std::memset(f, 0, kPageSize);  // dead contents of an earlier use
   } else {
     touched |= bit;  // fresh host memory reads as zeroes already
+    if (prefaulter_) prefaulter_->first_write(p << kPageShift);
     stats_.host_frames_peak = ++host_frames_;
   }
   live |= bit;

@@ -4,7 +4,8 @@
 // has them: one host fault per 2 MiB, not per simulated page, and no
 // allocation per frame. A frame costs host memory only once something is
 // written to it; a zeroed frame is only marked so (it reads as zeroes) until
-// it is written again.
+// it is written again. A helper thread backs the host memory of the next
+// frames before they are first written (HostPrefaulter, mem.host_prefault).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "common/clock.h"
 #include "common/lt_target.h"
 #include "common/types.h"
+#include "memory/host_prefaulter.h"
 
 namespace mmusim {
 
@@ -107,6 +109,7 @@ class PhysMem : public sc_core::sc_module, public LooselyTimedTarget {
   uint8_t* mapping_ = nullptr;    // what mmap returned
   std::vector<uint64_t> live_;     // bit per frame: holds contents (else reads as zeroes)
   std::vector<uint64_t> touched_;  // bit per frame: its host page was ever written
+  std::unique_ptr<HostPrefaulter> prefaulter_;  // null: mem.host_prefault = 0
   uint64_t host_frames_ = 0;
   uint64_t epoch_ = 1;             // see epoch(); 0 is never current
   PhysMemStats stats_;

@@ -1,10 +1,17 @@
 // PhysMem (sparse frames, TLM status, bulk timing) and FrameAllocator (refcounts, reuse).
 #include <catch2/catch.hpp>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstring>
+#include <thread>
+#include <vector>
 
 #include "common/config.h"
 #include "memory/frame_allocator.h"
+#include "memory/host_prefaulter.h"
 #include "memory/phys_mem.h"
 
 #include <tlm_utils/simple_initiator_socket.h>
@@ -130,6 +137,74 @@ TEST_CASE("memory: the frame allocator's refcounts, peaks, LIFO reuse, exhaustio
   CHECK_FALSE(fa.alloc(FrameUse::Data).has_value());
   CHECK(fa.put(rest.back()));
   CHECK_THROWS_AS(fa.put(rest.back()), std::logic_error);  // a reference dropped twice is a kernel bug
+}
+
+namespace {
+// Of `len` bytes at `at`, how many 4 KiB pages the host has backed (mincore).
+size_t resident_pages(uint8_t* at, size_t len) {
+  std::vector<unsigned char> v(len / 4096);
+  REQUIRE(mincore(at, len, v.data()) == 0);
+  size_t n = 0;
+  for (unsigned char c : v) n += c & 1;
+  return n;
+}
+
+// Waits for the helper to have populated `n` blocks, or to have given up.
+// Generous: it waits on the host, not on a clock the test asserts.
+void wait_populated(const HostPrefaulter& p, uint64_t n) {
+  for (int i = 0; i < 60'000 && p.blocks_populated() < n && !p.failed(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+}  // namespace
+
+TEST_CASE("memory: the host prefaulter backs the blocks after the last first write, no further", "[memory]") {
+  constexpr size_t kBlock = size_t{2} << 20, kBlocks = 8;
+  void* m = mmap(nullptr, kBlocks * kBlock, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  REQUIRE(m != MAP_FAILED);
+  auto* base = static_cast<uint8_t*>(m);
+  const size_t block_pages = kBlock / 4096;
+  {
+    HostPrefaulter p(base, kBlocks * kBlock, kBlock, 3 * kBlock);  // at most 3 blocks ahead
+    // The first write of block 0: the window is as large as what was written
+    // so far, one block (a small run stays small).
+    p.first_write(0);
+    wait_populated(p, 1);
+    if (p.failed()) {
+      // A host without MADV_POPULATE_WRITE (before Linux 5.14): the helper
+      // gives up at once and touches nothing; the model runs on unhelped.
+      WARN("this host refuses MADV_POPULATE_WRITE: the prefaulter is off");
+      CHECK(p.blocks_populated() == 0);
+      CHECK(resident_pages(base, kBlocks * kBlock) == 0);
+    } else {
+      CHECK(p.blocks_populated() == 1);
+      CHECK(resident_pages(base + kBlock, kBlock) == block_pages);
+      CHECK(resident_pages(base + 2 * kBlock, (kBlocks - 2) * kBlock) == 0);
+      // Writes within a block already seen move nothing.
+      p.first_write(4096);
+      p.first_write(kBlock - 1);
+      // Block 1: two blocks written, a window of two.
+      p.first_write(kBlock + 4096);
+      wait_populated(p, 3);
+      CHECK(p.blocks_populated() == 3);
+      CHECK(resident_pages(base + 2 * kBlock, 2 * kBlock) == 2 * block_pages);
+      CHECK(resident_pages(base + 4 * kBlock, (kBlocks - 4) * kBlock) == 0);
+      // Back to block 0 (a freed frame reused): blocks 1-3 are populated already.
+      p.first_write(100);
+      // The last block: nothing after it to populate, and nothing past the range.
+      p.first_write((kBlocks - 1) * kBlock);
+      // Block 5: a window of three (the limit), reaching the last block.
+      p.first_write(5 * kBlock);
+      wait_populated(p, 5);
+      CHECK(p.blocks_populated() == 5);
+      CHECK(resident_pages(base + 6 * kBlock, 2 * kBlock) == 2 * block_pages);
+      CHECK(resident_pages(base + 4 * kBlock, 2 * kBlock) == 0);
+      // Populated memory reads as zeroes, as fresh memory does.
+      CHECK(base[kBlock] == 0);
+      CHECK(base[3 * kBlock + 12345] == 0);
+      CHECK(base[8 * kBlock - 1] == 0);
+    }
+  }  // the helper stops with the prefaulter, before the memory goes
+  munmap(m, kBlocks * kBlock);
 }
 
 }  // namespace mmusim::test

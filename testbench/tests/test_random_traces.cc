@@ -665,4 +665,46 @@ TEST_CASE("random traces: the MMU's hit cache changes no statistic", "[random][h
   CHECK(served * 4 > accesses);
 }
 
+// The host prefaulter (mem.host_prefault) backs host memory on a helper
+// thread while the model writes the frames before it: it must change no
+// statistic and no loaded value, whether it runs ahead of the model or the
+// model catches up with it. 16 MiB written page by page (8 of the helper's
+// 2 MiB blocks), a fork, every page copied on write by the child while the
+// parent reads every page back against its expected value.
+TEST_CASE("memory: the host prefaulter changes no statistic and no loaded value", "[memory]") {
+  constexpr uint64_t kPages = 4096, kBase = 0x10000000;
+  const std::string base = temp_base("prefault", 1, kPages);
+  {
+    std::ofstream out(base + ".trace", std::ios::binary | std::ios::trunc);
+    out << "1 mmap 0x10000000 16M rw\n";
+    for (uint64_t i = 0; i < kPages; ++i) out << "1 store " << std::hex << "0x" << kBase + i * 4096 << std::dec << " " << i + 1 << "\n";
+    out << "1 fork 2\n";
+    for (uint64_t i = 0; i < kPages; ++i) {
+      out << "2 store 0x" << std::hex << kBase + i * 4096 + 8 << std::dec << " 7\n";
+      out << "1 load 0x" << std::hex << kBase + i * 4096 << std::dec << " expect=" << i + 1 << "\n";
+    }
+    out << "2 exit\n1 exit\n";
+  }
+  json stats[2];
+  for (int on = 0; on < 2; ++on) {
+    const Run r = run_with_stats({"-q", "--stats", base + ".json", "--set", on ? "mem.host_prefault=16M" : "mem.host_prefault=0",
+                                  base + ".trace"},
+                                 base + ".json");
+    INFO(r.command << "\n" << r.output);
+    REQUIRE(r.status == 0);
+    REQUIRE(r.stats.is_object());
+    CHECK(r.stats.at("verify.mismatches") == 0);
+    CHECK(r.stats.at("verify.loads_checked") == kPages);
+    CHECK(r.stats.at("faults.cow_copy") == kPages);  // the child copies every page
+    stats[on] = r.stats;
+  }
+  std::remove((base + ".trace").c_str());
+  for (const auto& [key, value] : stats[0].items()) {
+    if (key == "sim.wall_seconds" || key == "sim.accesses_per_second") continue;
+    INFO(key);
+    REQUIRE(stats[1].contains(key));
+    CHECK(stats[1].at(key) == value);
+  }
+}
+
 }  // namespace mmusim::test
