@@ -102,7 +102,7 @@ uint64_t BinaryTraceReader::varint_long(const uint8_t*& p) {
   }
 }
 
-bool BinaryTraceReader::next(TraceRecord& rec) {
+bool BinaryTraceReader::next_record(TraceRecord& rec) {
   if (done_) return false;
   for (;;) {
     if (static_cast<size_t>(end_ - p_) < kMaxRecord && !eof_) refill();
@@ -112,28 +112,18 @@ bool BinaryTraceReader::next(TraceRecord& rec) {
     const uint8_t op = *p++;
     // Each record is decoded whole, then checked against the end of the input
     // (a record cut short has read zeros), then its values are checked.
-    if (op >= kLoad && op < kTask) {  // a load or store: the hot path
-      rec = TraceRecord{};
+    if (op >= kLoad && op < kTask) {  // a load or store (next() decodes most inline)
       const uint64_t delta = varint(p);
-      if (op >= kLoadExpect) {
-        if (op < kStore) rec.expect = varint(p);
-        else rec.value = varint(p);
-      }
+      const uint64_t v = op >= kLoadExpect ? varint(p) : 0;
       if (p > end_) truncated();
       if (task_ == 0) fail("an access before the first TASK record");
-      prev_va_ += unzigzag(delta);
-      rec.va = prev_va_;
-      rec.pid = task_;
-      rec.size = static_cast<uint8_t>(1u << (op & 3));
-      rec.op = op < kStore ? TraceOp::Load : TraceOp::Store;
-      if (op >= kLoadExpect && op < kStore) {
-        rec.has_expect = true;
-        if (rec.size < 8 && (rec.expect >> (8 * rec.size)) != 0)
-          fail("expect value " + std::to_string(rec.expect) + " does not fit in " + std::to_string(rec.size) +
-               (rec.size == 1 ? " byte" : " bytes"));
+      if (!expect_fits(op, v)) {
+        const unsigned size = 1u << (op & 3);
+        fail("expect value " + std::to_string(v) + " does not fit in " + std::to_string(size) +
+             (size == 1 ? " byte" : " bytes"));
       }
+      set_access(rec, op, delta, v);
       p_ = p;
-      rec.line = ++line_;
       return true;
     }
     uint64_t a = 0, b = 0;  // the record's numbers

@@ -412,8 +412,7 @@ bool TraceReader::fill() {
   return true;
 }
 
-bool TraceReader::next(TraceRecord& rec) {
-  if (binary_) return binary_->next(rec);
+bool TraceReader::next_text(TraceRecord& rec) {
   for (;;) {
     char* base = buf_.get();
     const char* nl = nullptr;

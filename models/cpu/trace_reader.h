@@ -9,12 +9,11 @@
 #include <string>
 #include <string_view>
 
+#include "cpu/binary_trace_reader.h"
 #include "cpu/trace_input.h"
 #include "cpu/trace_record.h"
 
 namespace mmusim {
-
-class BinaryTraceReader;
 
 class TraceReader {
  public:
@@ -27,7 +26,8 @@ class TraceReader {
 
   // Decodes the next record; false at end of trace. Throws UserError with
   // "FILE:LINE: message" on a malformed line. Never allocates per line.
-  bool next(TraceRecord& rec);
+  // Inline, so that the player's loop holds a binary trace's common case.
+  bool next(TraceRecord& rec) { return binary_ ? binary_->next(rec) : next_text(rec); }
 
   const std::string& name() const { return name_; }
   // Every line, blank and comment too (of a binary trace: of its text form).
@@ -57,6 +57,7 @@ class TraceReader {
   // past the sentinel, 8 bytes at a time (always initialised, never used)
   static constexpr size_t kSlack = 32;
 
+  bool next_text(TraceRecord& rec);
   bool fill();
   // Decodes one line (newline and CR removed; text.data()[text.size()] must be a '\n'
   // sentinel). Returns false for a blank or comment-only line. Throws

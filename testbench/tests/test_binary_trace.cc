@@ -3,6 +3,7 @@
 // input named by its record number. Whole files through `mmusim convert` and
 // the Python writer: scripts/tests/test_binary_trace.py.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <zlib.h>
 
@@ -167,6 +168,46 @@ TEST_CASE("binary trace: text -> binary -> text keeps every record at its line",
   CHECK(to_text(back) == back);
   // binary -> binary copies.
   CHECK(to_binary(bin) == bin);
+}
+
+// The reader decodes most accesses inline (an address delta of up to three
+// bytes, the whole record in its buffer) and the rest, and every record near
+// the end of its 256 KiB buffer, in full: over a trace of several buffers,
+// with deltas and values of every length, both must give the text's records.
+TEST_CASE("binary trace: a long trace of every access form reads back as its text", "[binary_trace]") {
+  std::string text = "1 mmap 0x10000 64K rw\n";
+  uint64_t x = 88172645463325252ull;  // xorshift64
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  for (int i = 0; i < 120000; ++i) {
+    const uint64_t r = next();
+    const unsigned size = 1u << (r & 3);
+    // Address deltas of one to nine bytes, values of one to ten.
+    const uint64_t span = uint64_t{1} << (4 * ((r >> 2) % 16));
+    const uint64_t va = 0x10000 + (next() % span);
+    const uint64_t value = next() >> (8 * ((r >> 6) % 8));
+    const std::string sz = size == 8 ? "" : " size=" + std::to_string(size);
+    const uint64_t fits = size == 8 ? value : value & ((uint64_t{1} << (8 * size)) - 1);
+    switch ((r >> 9) % 3) {
+      case 0: text += fmt::format("1 load {:#x}{}\n", va, sz); break;
+      case 1: text += fmt::format("1 load {:#x}{} expect={}\n", va, sz, fits); break;
+      default: text += fmt::format("1 store {:#x} {}{}\n", va, fits, sz); break;
+    }
+  }
+  const Read t = read_all(text, "t.trace");
+  const std::string bin = to_binary(text);
+  REQUIRE(bin.size() > 3 * 256 * 1024);  // several buffers
+  const Read b = read_all(bin);
+  REQUIRE(b.binary);
+  REQUIRE(b.recs.size() == t.recs.size());
+  size_t differ = 0;
+  for (size_t i = 0; i < b.recs.size(); ++i) differ += !same(b.recs[i], t.recs[i]);
+  CHECK(differ == 0);
+  CHECK(to_text(bin) == to_text(text));
 }
 
 TEST_CASE("binary trace: the encoding of a small trace, byte by byte", "[binary_trace]") {
