@@ -106,26 +106,34 @@ void Cpu::access(const TraceRecord& rec, Task& t) {
   const bool store = rec.op == TraceOp::Store;
   const AccessType type = store ? AccessType::Store : AccessType::Load;
   const unsigned size = rec.size;
-  const Pid ref_pid = t.proc->uid;
-  const bool legal = ref_ ? ref_->permits(ref_pid, rec.va, size, type) : true;
+  const bool legal = ref_ ? ref_->permits(t.proc->uid, rec.va, size, type) : true;
 
   // The trace's values are little-endian, as the host's are (checked below).
   static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "mmusim assumes a little-endian host");
   uint8_t data[8];
   if (store) std::memcpy(data, &rec.value, sizeof data);
+  // The common case, served by the MMU's hit cache without a transaction;
+  // the rest (a miss, a fault, a page crossing) out of this path's way.
+  if (mmu_ && page_offset(rec.va) + size <= kPageSize && mmu_->direct_access(rec.va, ext_.asid, type, size, data, time_))
+    completed(rec, t.proc->uid, data, legal, false);
+  else
+    access_pages(rec, t, data, legal);
+}
+
+void Cpu::access_pages(const TraceRecord& rec, Task& t, uint8_t* data, bool legal) {
+  const bool store = rec.op == TraceOp::Store;
+  const AccessType type = store ? AccessType::Store : AccessType::Load;
+  const unsigned size = rec.size;
+  const Pid ref_pid = t.proc->uid;
   // An access that crosses a page is two accesses, one per page.
   const unsigned first = unsigned(std::min<uint64_t>(size, kPageSize - page_offset(rec.va)));
   FaultOutcome done = FaultOutcome::Retry;
-  if (first == size && mmu_ && mmu_->direct_access(rec.va, ext_.asid, type, size, data, time_)) {
-    // Served by the MMU's hit cache (the common case: no transaction).
-  } else {
-    // A store is all or nothing: the second page must be writable (its faults
-    // taken) before any byte lands in the first.
-    if (store && first < size) done = access_page(t, rec.va + first, size - first, data + first, type, true);
-    if (done == FaultOutcome::Retry) done = access_page(t, rec.va, first, data, type);
-    if (done == FaultOutcome::Retry && first < size)
-      done = access_page(t, rec.va + first, size - first, data + first, type);
-  }
+  // A store is all or nothing: the second page must be writable (its faults
+  // taken) before any byte lands in the first.
+  if (store && first < size) done = access_page(t, rec.va + first, size - first, data + first, type, true);
+  if (done == FaultOutcome::Retry) done = access_page(t, rec.va, first, data, type);
+  if (done == FaultOutcome::Retry && first < size)
+    done = access_page(t, rec.va + first, size - first, data + first, type);
   if (done != FaultOutcome::Retry) {  // the process was killed, t with it
     if (ref_) {
       if (done == FaultOutcome::Segv && legal)
@@ -134,10 +142,15 @@ void Cpu::access(const TraceRecord& rec, Task& t) {
     }
     return;
   }
+  completed(rec, ref_pid, data, legal, first < size);
+}
+
+void Cpu::completed(const TraceRecord& rec, Pid ref_pid, const uint8_t* data, bool legal, bool crossed) {
+  const unsigned size = rec.size;
   ++stats_.accesses;
-  if (first < size) ++stats_.page_crossings;
+  if (crossed) ++stats_.page_crossings;
   if (ref_ && !legal) mismatch(rec, "the access completed but the reference model says it must segfault");
-  if (store) {
+  if (rec.op == TraceOp::Store) {
     ++stats_.stores;
     if (ref_) ref_->store(ref_pid, rec.va, size, rec.value);
     return;

@@ -71,7 +71,14 @@ class Cpu : public sc_core::sc_module {
   static void declare_stats(StatsRegistry& r);  // the keys report() writes
 
  private:
+  // A load or store: the hit cache's case here, the rest in access_pages().
   void access(const TraceRecord& rec, Task& t);
+  // Translates (taking any fault) and moves the bytes page by page, then completed().
+  [[gnu::noinline]] void access_pages(const TraceRecord& rec, Task& t, uint8_t* data, bool legal);
+  // A load or store done: counts it and checks it against the reference model
+  // (`legal`: whether the model allows it) and the trace's expect=.
+  [[gnu::always_inline]] inline void completed(const TraceRecord& rec, Pid ref_pid, const uint8_t* data, bool legal,
+                                               bool crossed);
   // Every line but a load or store (kept out of execute(), which the hit
   // path goes through).
   [[gnu::noinline]] void operation(const TraceRecord& rec, Task& t);

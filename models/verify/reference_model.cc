@@ -306,7 +306,7 @@ uint64_t ReferenceModel::load_uncached(Pid pid, VAddr va, unsigned size) {
   return v;
 }
 
-void ReferenceModel::store(Pid pid, VAddr va, unsigned size, uint64_t value) {
+void ReferenceModel::store_uncached(Pid pid, VAddr va, unsigned size, uint64_t value) {
   for (unsigned i = 0; i < size;) {
     const VAddr a = va + i;
     const unsigned n = unsigned(std::min<uint64_t>(size - i, kPageSize - page_offset(a)));

@@ -36,13 +36,13 @@ class ReferenceModel {
   // Whether the VMAs allow the whole access. Inline, as load(), for the
   // common case (the region, or the page, of a recent access); the rest out
   // of line.
-  bool permits(Pid pid, VAddr va, unsigned size, AccessType access) const {
+  [[gnu::always_inline]] bool permits(Pid pid, VAddr va, unsigned size, AccessType access) const {
     const VAddr last = va + size - 1;
     if (const Region* r = region_cache_; r && region_cache_pid_ == pid && va >= r->start && last >= va && last < r->end)
       return access == AccessType::Store ? r->perms.w : access == AccessType::Load ? r->perms.r : r->perms.x;
     return permits_uncached(pid, va, size, access);
   }
-  uint64_t load(Pid pid, VAddr va, unsigned size) {
+  [[gnu::always_inline]] uint64_t load(Pid pid, VAddr va, unsigned size) {
     const CacheLine& line = cache_line(vpn_of(va));
     if (line.pid == pid && line.vpn == vpn_of(va) && page_offset(va) + size <= kPageSize) {
       if (const uint8_t* bytes = line.page->dense_bytes()) {
@@ -53,7 +53,16 @@ class ReferenceModel {
     }
     return load_uncached(pid, va, size);
   }
-  void store(Pid pid, VAddr va, unsigned size, uint64_t value);
+  [[gnu::always_inline]] void store(Pid pid, VAddr va, unsigned size, uint64_t value) {
+    const CacheLine& line = cache_line(vpn_of(va));
+    if (line.pid == pid && line.vpn == vpn_of(va) && line.writable && page_offset(va) + size <= kPageSize) {
+      if (uint8_t* bytes = line.page->own_dense_bytes()) {
+        copy_access_bytes(bytes + page_offset(va), &value, size);  // little-endian, as load()
+        return;
+      }
+    }
+    store_uncached(pid, va, size, value);
+  }
 
   // Chunks of kChunkPages pages held by any page map (for tests: a fork
   // shares them, the first write to a shared one copies it, exit frees).
@@ -71,6 +80,9 @@ class ReferenceModel {
     void write(unsigned offset, unsigned len, const uint8_t* in);
     bool dense() const { return bytes_ != nullptr; }
     const uint8_t* dense_bytes() const { return bytes_.get(); }  // nullptr: sparse
+    // The dense bytes if no other page's copy shares them (a write may go
+    // straight there, as write() would put it); else nullptr.
+    uint8_t* own_dense_bytes() { return bytes_ && bytes_.use_count() == 1 ? bytes_.get() : nullptr; }
 
    private:
     static constexpr unsigned kSparseWords = 6;
@@ -148,6 +160,7 @@ class ReferenceModel {
 
   bool permits_uncached(Pid pid, VAddr va, unsigned size, AccessType access) const;
   uint64_t load_uncached(Pid pid, VAddr va, unsigned size);
+  void store_uncached(Pid pid, VAddr va, unsigned size, uint64_t value);
   Proc& proc(Pid pid);
   const Region* find(const Proc& p, VAddr va) const;
   void split(Proc& p, VAddr at);
