@@ -159,9 +159,12 @@ void wait_populated(const HostPrefaulter& p, uint64_t n) {
 
 TEST_CASE("memory: the host prefaulter backs the blocks after the last first write, no further", "[memory]") {
   constexpr size_t kBlock = size_t{2} << 20, kBlocks = 8;
-  void* m = mmap(nullptr, kBlocks * kBlock, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  // Blocks aligned as PhysMem's are, so that no huge page (THP "always",
+  // khugepaged) can straddle a populated block and an empty one.
+  const size_t mapped = (kBlocks + 1) * kBlock;
+  void* m = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   REQUIRE(m != MAP_FAILED);
-  auto* base = static_cast<uint8_t*>(m);
+  auto* base = static_cast<uint8_t*>(m) + (kBlock - reinterpret_cast<uintptr_t>(m) % kBlock) % kBlock;
   const size_t block_pages = kBlock / 4096;
   {
     HostPrefaulter p(base, kBlocks * kBlock, kBlock, 3 * kBlock);  // at most 3 blocks ahead
@@ -204,7 +207,7 @@ TEST_CASE("memory: the host prefaulter backs the blocks after the last first wri
       CHECK(base[8 * kBlock - 1] == 0);
     }
   }  // the helper stops with the prefaulter, before the memory goes
-  munmap(m, kBlocks * kBlock);
+  munmap(m, mapped);
 }
 
 }  // namespace mmusim::test
