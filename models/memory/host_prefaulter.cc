@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <system_error>
 
 namespace mmusim {
 
@@ -49,7 +50,12 @@ void HostPrefaulter::new_block(uint64_t b) {
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    helper_ = std::thread([this] { run(); });
+    try {
+      helper_ = std::thread([this] { run(); });
+    } catch (const std::system_error&) {  // no thread to be had: the model runs on without help
+      std::lock_guard<std::mutex> lock(mutex_);
+      failed_ = true;
+    }
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
   } else {
     wake_.notify_one();

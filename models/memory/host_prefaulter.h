@@ -38,8 +38,8 @@ class HostPrefaulter {
     if (b != last_block_) new_block(b);
   }
 
-  // For tests and the bench: blocks the helper has populated, and whether it
-  // gave up (the host refused MADV_POPULATE_WRITE: an older kernel).
+  // For tests: blocks the helper has populated, and whether it gave up (the
+  // host refused MADV_POPULATE_WRITE, an older kernel, or a thread).
   uint64_t blocks_populated() const;
   bool failed() const;
 
