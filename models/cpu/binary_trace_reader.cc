@@ -73,19 +73,10 @@ void BinaryTraceReader::refill() {
 }
 
 // Unsigned LEB128, at most 10 bytes. Reads past end_ only into the zeros after it.
-// A hit trace's address deltas take one or two bytes: those decode inline.
+// One to three bytes decode inline (short_varint, as next() does).
 [[gnu::always_inline]] inline uint64_t BinaryTraceReader::varint(const uint8_t*& p) {
-  const uint64_t b0 = p[0];
-  if (b0 < 0x80) {
-    p += 1;
-    return b0;
-  }
-  const uint64_t b1 = p[1];
-  if (b1 < 0x80) {
-    p += 2;
-    return (b0 & 0x7f) | (b1 << 7);
-  }
-  return varint_long(p);
+  uint64_t v;
+  return short_varint(p, v) ? v : varint_long(p);
 }
 
 uint64_t BinaryTraceReader::varint_long(const uint8_t*& p) {

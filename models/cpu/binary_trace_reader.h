@@ -128,7 +128,7 @@ class BinaryTraceReader {
   void refill();  // keeps kMaxRecord bytes from p_ in the buffer, zeros past the end
   // The END record (its count read, p after it): checks the count and that nothing follows.
   bool finish(const uint8_t* p, uint64_t count);
-  uint64_t varint(const uint8_t*& p);       // one- and two-byte numbers inline
+  uint64_t varint(const uint8_t*& p);       // one- to three-byte numbers inline
   uint64_t varint_long(const uint8_t*& p);  // the rest, and the overflow check
   [[noreturn]] void fail(const std::string& msg) const;
   [[noreturn]] void truncated() const;
