@@ -122,7 +122,7 @@ std::vector<ParamDecl> build_schema() {
                          "bytes of frames ahead of those the model first writes (fresh memory costs "
                          "the host a page fault and its zeroing, in a VM also the hypervisor's "
                          "backing); in 2 MiB blocks; every statistic and cycle is the same either way "
-                         "(0: off)"));
+                         "(0: off; off as well where the process may run on one CPU only)"));
   s.push_back(uint_param("mem.latency", 100, 0, 1'000'000, "cycles",
                          "one memory access by the page walker, the kernel or the CPU"));
   s.push_back(uint_param("mem.copy_bytes_per_cycle", 3, 1, 65'536, "bytes/cycle",

@@ -1,5 +1,6 @@
 #include "memory/host_prefaulter.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 
@@ -23,6 +24,11 @@ HostPrefaulter::~HostPrefaulter() {
   }
   wake_.notify_one();
   if (helper_.joinable()) helper_.join();
+}
+
+bool HostPrefaulter::host_has_spare_cpu() {
+  cpu_set_t set;
+  return sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) >= 2;
 }
 
 uint64_t HostPrefaulter::blocks_populated() const {

@@ -38,6 +38,11 @@ class HostPrefaulter {
     if (b != last_block_) new_block(b);
   }
 
+  // Whether this process may run on two CPUs or more (taskset, cpusets). On
+  // one, the helper's work only takes turns with the simulation's: measured
+  // on the memory-savings trace, about 10% slower than without it.
+  static bool host_has_spare_cpu();
+
   // For tests: blocks the helper has populated, and whether it gave up (the
   // host refused MADV_POPULATE_WRITE, an older kernel, or a thread).
   uint64_t blocks_populated() const;

@@ -40,7 +40,7 @@ PhysMem::PhysMem(sc_core::sc_module_name name, const Config& cfg, const Clock& c
   // Where the host has transparent huge pages, one fault maps 2 MiB.
   // Advice only: without it (THP off) the model works the same, slower.
   madvise(base_, size_, MADV_HUGEPAGE);
-  if (const uint64_t ahead = cfg.u64("mem.host_prefault"))
+  if (const uint64_t ahead = cfg.u64("mem.host_prefault"); ahead > 0 && HostPrefaulter::host_has_spare_cpu())
     prefaulter_ = std::make_unique<HostPrefaulter>(base_, size_, kHostHuge, ahead);
 }
 

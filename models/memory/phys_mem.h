@@ -80,6 +80,8 @@ class PhysMem : public sc_core::sc_module, public LooselyTimedTarget {
 
   // Frames whose host page was ever written (the host memory the model holds).
   uint64_t host_frames() const { return host_frames_; }
+  // Whether a HostPrefaulter backs host memory ahead of the model (mem.host_prefault).
+  bool host_prefaulting() const { return prefaulter_ != nullptr; }
   const PhysMemStats& stats() const { return stats_; }
 
   // The TLM-2.0 forward interface every port is bound to.
@@ -109,7 +111,7 @@ class PhysMem : public sc_core::sc_module, public LooselyTimedTarget {
   uint8_t* mapping_ = nullptr;    // what mmap returned
   std::vector<uint64_t> live_;     // bit per frame: holds contents (else reads as zeroes)
   std::vector<uint64_t> touched_;  // bit per frame: its host page was ever written
-  std::unique_ptr<HostPrefaulter> prefaulter_;  // null: mem.host_prefault = 0
+  std::unique_ptr<HostPrefaulter> prefaulter_;  // null: mem.host_prefault = 0, or one CPU
   uint64_t host_frames_ = 0;
   uint64_t epoch_ = 1;             // see epoch(); 0 is never current
   PhysMemStats stats_;

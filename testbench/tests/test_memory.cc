@@ -1,6 +1,7 @@
 // PhysMem (sparse frames, TLM status, bulk timing) and FrameAllocator (refcounts, reuse).
 #include <catch2/catch.hpp>
 
+#include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -208,6 +209,42 @@ TEST_CASE("memory: the host prefaulter backs the blocks after the last first wri
     }
   }  // the helper stops with the prefaulter, before the memory goes
   munmap(m, mapped);
+}
+
+TEST_CASE("memory: PhysMem prefaults host memory only with a second CPU for the helper", "[memory]") {
+  cpu_set_t all;
+  REQUIRE(sched_getaffinity(0, sizeof all, &all) == 0);
+  MemBench b;
+  b.cfg.set("mem.host_prefault=16M");
+  if (CPU_COUNT(&all) >= 2) {
+    CHECK(HostPrefaulter::host_has_spare_cpu());
+    PhysMem mem("mem", b.cfg, b.clock);
+    CHECK(mem.host_prefaulting());
+  } else {
+    WARN("this process may run on one CPU only: the two-CPU case is not checked");
+  }
+  {
+    b.cfg.set("mem.host_prefault=0");
+    PhysMem mem("mem_off", b.cfg, b.clock);
+    CHECK_FALSE(mem.host_prefaulting());
+    b.cfg.set("mem.host_prefault=16M");
+  }
+  // Confined to one CPU (as by taskset -c), the process gets no helper.
+  int first = 0;
+  while (!CPU_ISSET(first, &all)) ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+  const bool spare = HostPrefaulter::host_has_spare_cpu();
+  bool prefaulting = true;
+  {
+    PhysMem mem("mem_one_cpu", b.cfg, b.clock);
+    prefaulting = mem.host_prefaulting();
+  }
+  REQUIRE(sched_setaffinity(0, sizeof all, &all) == 0);
+  CHECK_FALSE(spare);
+  CHECK_FALSE(prefaulting);
 }
 
 }  // namespace mmusim::test
