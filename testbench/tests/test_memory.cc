@@ -214,8 +214,9 @@ TEST_CASE("memory: the host prefaulter backs the blocks after the last first wri
 TEST_CASE("memory: PhysMem prefaults host memory only with a second CPU for the helper", "[memory]") {
   cpu_set_t all;
   REQUIRE(sched_getaffinity(0, sizeof all, &all) == 0);
-  MemBench b;
+  MemBench b, off;
   b.cfg.set("mem.host_prefault=16M");
+  off.cfg.set("mem.host_prefault=0");
   if (CPU_COUNT(&all) >= 2) {
     CHECK(HostPrefaulter::host_has_spare_cpu());
     PhysMem mem("mem", b.cfg, b.clock);
@@ -224,10 +225,8 @@ TEST_CASE("memory: PhysMem prefaults host memory only with a second CPU for the 
     WARN("this process may run on one CPU only: the two-CPU case is not checked");
   }
   {
-    b.cfg.set("mem.host_prefault=0");
-    PhysMem mem("mem_off", b.cfg, b.clock);
+    PhysMem mem("mem_off", off.cfg, off.clock);
     CHECK_FALSE(mem.host_prefaulting());
-    b.cfg.set("mem.host_prefault=16M");
   }
   // Confined to one CPU (as by taskset -c), the process gets no helper.
   int first = 0;
