@@ -41,11 +41,6 @@ void Cpu::execute(const TraceRecord& rec, Task& t) {
     kernel_.switch_to(t, cost);
     advance(cost);
   }
-  Process& p = *t.proc;
-  // The address space may have a new ASID after a switch or a rollover.
-  ext_.pid = t.tid;
-  ext_.asid = p.asid;
-  ext_.root = p.mm.root;
   if (rec.op == TraceOp::Load || rec.op == TraceOp::Store) access(rec, t);
   else operation(rec, t);
 }
@@ -114,7 +109,7 @@ void Cpu::access(const TraceRecord& rec, Task& t) {
   if (store) std::memcpy(data, &rec.value, sizeof data);
   // The common case, served by the MMU's hit cache without a transaction;
   // the rest (a miss, a fault, a page crossing) out of this path's way.
-  if (mmu_ && page_offset(rec.va) + size <= kPageSize && mmu_->direct_access(rec.va, ext_.asid, type, size, data, time_))
+  if (mmu_ && page_offset(rec.va) + size <= kPageSize && mmu_->direct_access(rec.va, t.proc->asid, type, size, data, time_))
     completed(rec, t.proc->uid, data, legal, false);
   else
     access_pages(rec, t, data, legal);
@@ -125,6 +120,11 @@ void Cpu::access_pages(const TraceRecord& rec, Task& t, uint8_t* data, bool lega
   const AccessType type = store ? AccessType::Store : AccessType::Load;
   const unsigned size = rec.size;
   const Pid ref_pid = t.proc->uid;
+  // The transactions' address space, as it is now (a switch or an ASID
+  // rollover may have given it a new ASID since the last access).
+  ext_.pid = t.tid;
+  ext_.asid = t.proc->asid;
+  ext_.root = t.proc->mm.root;
   // An access that crosses a page is two accesses, one per page.
   const unsigned first = unsigned(std::min<uint64_t>(size, kPageSize - page_offset(rec.va)));
   FaultOutcome done = FaultOutcome::Retry;

@@ -158,9 +158,11 @@ class ReferenceModel {
     PageMap pages;  // private pages written so far, by virtual page number
   };
 
-  bool permits_uncached(Pid pid, VAddr va, unsigned size, AccessType access) const;
-  uint64_t load_uncached(Pid pid, VAddr va, unsigned size);
-  void store_uncached(Pid pid, VAddr va, unsigned size, uint64_t value);
+  // The inline cases' fallbacks, kept out of line so that they do not crowd
+  // the hit path they are inlined into (with link-time optimisation they were).
+  [[gnu::noinline]] bool permits_uncached(Pid pid, VAddr va, unsigned size, AccessType access) const;
+  [[gnu::noinline]] uint64_t load_uncached(Pid pid, VAddr va, unsigned size);
+  [[gnu::noinline]] void store_uncached(Pid pid, VAddr va, unsigned size, uint64_t value);
   Proc& proc(Pid pid);
   const Region* find(const Proc& p, VAddr va) const;
   void split(Proc& p, VAddr at);
