@@ -70,6 +70,12 @@ void BinaryTraceReader::refill() {
     e += k;
   }
   end_ = e;
+  set_fast_end();
+}
+
+void BinaryTraceReader::set_fast_end() {
+  const uint8_t* b = buf_.get();
+  fast_end_ = task_ != 0 && static_cast<size_t>(end_ - b) >= kMaxRecord ? end_ - kMaxRecord + 1 : b;
 }
 
 // Unsigned LEB128, at most 10 bytes. Reads past end_ only into the zeros after it.
@@ -144,6 +150,7 @@ bool BinaryTraceReader::next_record(TraceRecord& rec) {
       case kTask:
         if (a < 1 || a > kMaxPid) fail("task id must be 1 to 2147483647 (got " + std::to_string(a) + ")");
         task_ = static_cast<Pid>(a);
+        set_fast_end();
         p_ = p;
         continue;
       case kGap:

@@ -287,6 +287,11 @@ TEST_CASE("binary trace: errors name the file and the record", "[binary_trace]")
   CHECK(error_of(h + t1 + "\x42" + end1) == "t.btrace: record 2 (byte 14): unknown opcode 0x42");
   CHECK(error_of(h + t1 + std::string("\x00", 1)) == "t.btrace: record 2 (byte 14): unknown opcode 0x00");
   CHECK(error_of(h + "\x07\x00" + end1) == "t.btrace: record 1 (byte 12): an access before the first TASK record");
+  // The same with more than a whole record after it in the buffer (the case
+  // next() would decode inline, were it not for the missing TASK).
+  std::string loads;
+  for (int i = 0; i < 64; ++i) loads += std::string("\x07\x00", 2);
+  CHECK(error_of(h + loads + end1) == "t.btrace: record 1 (byte 12): an access before the first TASK record");
   CHECK(error_of(h + "\x18" + end1) == "t.btrace: record 1 (byte 12): a record before the first TASK record");
   CHECK(error_of(h + std::string("\x10\x00", 2)) ==
         "t.btrace: record 1 (byte 12): task id must be 1 to 2147483647 (got 0)");
