@@ -1,5 +1,6 @@
 #include "mmu/mmu.h"
 
+#include <cassert>
 #include <cstring>
 
 #include "common/access_copy.h"
@@ -76,7 +77,8 @@ void Mmu::update_hit_cache_source() {
   // Only the C++ TLB can say when its answers change (an RTL L1 is looked up
   // in the RTL every time: that is what co-simulation is for).
   cached_l1_ = hit_cache_enabled_ && direct_mem_ ? dynamic_cast<Tlb*>(l1_.get()) : nullptr;
-  if (cached_l1_) l1_delay_ = clock_.to_time(cached_l1_->latency());
+  // As the full path: the L1's latency, then the memory's (both fixed).
+  if (cached_l1_) hit_delay_ = clock_.to_time(cached_l1_->latency()) + direct_mem_->access_delay();
   hit_cache_.fill(HitCacheEntry{});
 }
 
@@ -88,10 +90,9 @@ bool Mmu::direct_access(VAddr va, Asid asid, AccessType access, unsigned len, ui
   if (c.vpn != vpn || c.asid != asid || c.tlb_epoch != cached_l1_->epoch() || c.mem_epoch != direct_mem_->epoch())
     return false;
   const uint64_t offset = page_offset(va);
-  if (len > 8 || offset + len > kPageSize) return false;
+  assert(len <= 8 && offset + len <= kPageSize);  // the caller's to check (Cpu::access does)
   const bool write = access == AccessType::Store;
   if (write ? !(c.store_ok && c.frame) : !(access == AccessType::Load && c.load_ok)) return false;
-  ++stats_.translations;
   ++stats_.l1_hits;
   ++stats_.hit_cache_hits;
   cached_l1_->hit_again(c.slot);
@@ -99,8 +100,7 @@ bool Mmu::direct_access(VAddr va, Asid asid, AccessType access, unsigned len, ui
   else if (c.frame) copy_access_bytes(data, c.frame + offset, len);
   else std::memset(data, 0, len);
   direct_mem_->count_direct(write);
-  delay += l1_delay_;  // as the full path: the L1's latency, then the memory's
-  delay += direct_mem_->access_delay();
+  delay += hit_delay_;
   return true;
 }
 
@@ -127,7 +127,6 @@ void Mmu::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) 
     trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
     return;
   }
-  ++stats_.translations;
   const VAddr va = trans.get_address();
   const Vpn vpn = vpn_of(va);
   const AccessType access = ext->access;

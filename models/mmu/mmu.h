@@ -32,7 +32,7 @@ TlbParams tlb_params(const Config& cfg, const std::string& level);
 std::unique_ptr<Tlb> make_tlb(const Config& cfg, const std::string& level);
 
 struct MmuStats {
-  uint64_t translations = 0, faults = 0;
+  uint64_t faults = 0;
   uint64_t l1_hits = 0, l1_misses = 0, l2_hits = 0, l2_misses = 0;
   uint64_t l1_fills = 0, l1_evictions = 0, l2_fills = 0, l2_evictions = 0;
   uint64_t sfence_all = 0, sfence_asid = 0, sfence_page = 0;
@@ -78,7 +78,8 @@ class Mmu : public sc_core::sc_module, public LooselyTimedTarget, public TlbMain
 
   // The CPU's direct path into the hit cache (mmu.hit_cache), in the spirit
   // of TLM-2.0's DMI but counted and timed as any access: serves a load or
-  // store of len <= 8 bytes within one page and returns true, or returns
+  // store of len <= 8 bytes within one page (the caller checks both: the
+  // hit path is too hot to check twice) and returns true, or returns
   // false having changed nothing (the access then goes through cpu_socket,
   // which may fill the cache for the next one).
   bool direct_access(VAddr va, Asid asid, AccessType access, unsigned len, uint8_t* data, sc_core::sc_time& delay);
@@ -133,7 +134,7 @@ class Mmu : public sc_core::sc_module, public LooselyTimedTarget, public TlbMain
   bool hit_cache_enabled_;
   Tlb* cached_l1_ = nullptr;       // the L1 when the hit cache is on and the L1 is the C++ TLB
   PhysMem* direct_mem_ = nullptr;
-  sc_core::sc_time l1_delay_;      // the L1's latency as a time
+  sc_core::sc_time hit_delay_;     // a hit-cache access: the L1's latency and the memory's
   std::array<HitCacheEntry, kHitCacheEntries> hit_cache_{};
 };
 
