@@ -226,22 +226,21 @@ void ReferenceModel::mprotect(Pid pid, VAddr va, uint64_t len, Perms perms) {
 bool ReferenceModel::permits_uncached(Pid pid, VAddr va, unsigned size, AccessType access) const {
   const Proc* proc = nullptr;
   for (VAddr a : {va, va + size - 1}) {
-    const Region* r = region_cache_;
-    if (!r || region_cache_pid_ != pid || a < r->start || a >= r->end) {
+    RegionCache& c = region_cache_;
+    if (c.pid != pid || a < c.start || a >= c.end) {
       if (!proc) {
         auto pit = procs_.find(pid);
         if (pit == procs_.end()) return false;
         proc = &pit->second;
       }
-      r = find(*proc, a);
+      const Region* r = find(*proc, a);
       if (!r) return false;
-      region_cache_pid_ = pid;
-      region_cache_ = r;
+      const Perms& p = r->perms;
+      c = RegionCache{pid, r->start, r->end,
+                      uint8_t(p.r << unsigned(AccessType::Load) | p.w << unsigned(AccessType::Store) |
+                              p.x << unsigned(AccessType::Fetch))};
     }
-    const bool ok = access == AccessType::Store ? r->perms.w
-                    : access == AccessType::Load ? r->perms.r
-                                                 : r->perms.x;
-    if (!ok) return false;
+    if (!((c.allows >> unsigned(access)) & 1)) return false;
   }
   return true;
 }

@@ -38,8 +38,8 @@ class ReferenceModel {
   // of line.
   [[gnu::always_inline]] bool permits(Pid pid, VAddr va, unsigned size, AccessType access) const {
     const VAddr last = va + size - 1;
-    if (const Region* r = region_cache_; r && region_cache_pid_ == pid && va >= r->start && last >= va && last < r->end)
-      return access == AccessType::Store ? r->perms.w : access == AccessType::Load ? r->perms.r : r->perms.x;
+    const RegionCache& c = region_cache_;
+    if (c.pid == pid && va >= c.start && last >= va && last < c.end) return (c.allows >> unsigned(access)) & 1;
     return permits_uncached(pid, va, size, access);
   }
   [[gnu::always_inline]] uint64_t load(Pid pid, VAddr va, unsigned size) {
@@ -184,13 +184,18 @@ class ReferenceModel {
   static constexpr size_t kCacheLines = 256;
   std::array<CacheLine, kCacheLines> cache_{};
   CacheLine& cache_line(Vpn vpn) { return cache_[vpn % kCacheLines]; }
-  // And of the last region an access was checked against.
-  mutable Pid region_cache_pid_ = 0;
-  mutable const Region* region_cache_ = nullptr;
+  // And of the last region an access was checked against: its bounds and
+  // permissions copied, so that the check reads them without a pointer.
+  struct RegionCache {
+    Pid pid = 0;
+    VAddr start = 0, end = 0;  // end 0: empty, matches no access
+    uint8_t allows = 0;        // bit unsigned(AccessType) set: permitted
+  };
+  mutable RegionCache region_cache_;
   void drop_cache_chunk(Pid pid, Vpn first);  // this pid's lines of one chunk's pages
   void drop_cache() {
     cache_.fill(CacheLine{});
-    region_cache_ = nullptr;
+    region_cache_ = RegionCache{};
   }
 };
 
