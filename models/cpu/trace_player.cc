@@ -36,12 +36,12 @@ void TracePlayer::run() {
   sc_core::sc_time next_sync = sc_core::sc_time_stamp() + quantum;
   try {
     while (trace_.next(rec)) {
-      // Every 1024 records (microseconds apart), not every record: SIGINT or
-      // SIGTERM stops the run between records (run_simulation reports it),
-      // and every 16384 the progress line moves on.
-      if ((records_ & 0x3ff) == 0) {
+      // Every kPollRecords records (microseconds apart), not every record:
+      // SIGINT or SIGTERM stops the run between records (run_simulation
+      // reports it), and every kProgressRecords the progress line moves on.
+      if (records_ % kPollRecords == 0) {
         if (interrupt_signal() != 0) break;
-        if (on_progress && records_ != 0 && (records_ & 0x3fff) == 0) on_progress(records_);
+        if (on_progress && records_ != 0 && records_ % kProgressRecords == 0) on_progress(records_);
       }
       ++records_;
       try {

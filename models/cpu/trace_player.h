@@ -45,6 +45,11 @@ class TracePlayer : public sc_core::sc_module {
   static void declare_stats(StatsRegistry& r);  // the keys report() writes
 
  private:
+  // How often the loop looks at the host (signals, the progress line):
+  // powers of two, so that the test is a mask. Host polling, not model time.
+  static constexpr uint64_t kPollRecords = 1024;
+  static constexpr uint64_t kProgressRecords = 16384;
+  static_assert(kProgressRecords % kPollRecords == 0, "progress is reported at a poll");
   void run();
   void dispatch(const TraceRecord& rec);
 
