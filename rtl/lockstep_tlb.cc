@@ -33,91 +33,156 @@ std::string describe(const TlbEntry& e) {
                      e.flags, flags_text(e.flags), e.level);
 }
 
-LockstepTlb::LockstepTlb(std::unique_ptr<TlbModel> ref, std::unique_ptr<TlbModel> dut)
+LockstepCheck parse_lockstep_check(const std::string& name) {
+  return name == "inline" ? LockstepCheck::Inline : LockstepCheck::Thread;
+}
+
+LockstepTlb::LockstepTlb(std::unique_ptr<TlbModel> ref, std::unique_ptr<TlbModel> dut, LockstepCheck mode)
     : ref_(std::move(ref)), dut_(std::move(dut)) {
   ref_tlb_ = dynamic_cast<Tlb*>(ref_.get());
   dut_rtl_ = dynamic_cast<RtlTlb*>(dut_.get());
+  // The DUT's VCD follows the cycle of the operation it is doing, which in a
+  // worker is behind the simulation's.
+  if (dut_rtl_) dut_rtl_->set_cycle_source([this] { return dut_cycle_; });
+  if (mode == LockstepCheck::Thread)
+    checker_ = std::make_unique<Checker>([this](const Op* ops, size_t n) {
+      for (size_t i = 0; i < n; ++i) check(ops[i]);
+    });
 }
 
+// The worker goes first (checker_ is the last member), before what it uses.
 LockstepTlb::~LockstepTlb() = default;
 
 std::unique_ptr<TlbModel> LockstepTlb::exchange_dut(std::unique_ptr<TlbModel> dut) {
+  drain();
   std::swap(dut, dut_);
   dut_rtl_ = dynamic_cast<RtlTlb*>(dut_.get());
+  if (dut_rtl_) dut_rtl_->set_cycle_source([this] { return dut_cycle_; });
   return dut;
 }
 
 Cycles LockstepTlb::latency() const { return ref_->latency(); }
 unsigned LockstepTlb::entries() const { return ref_->entries(); }
 
-void LockstepTlb::diverge(const std::string& op, const std::string& ref_answer, const std::string& dut_answer) {
+void LockstepTlb::drain() {
+  if (checker_) checker_->drain();
+  notify_divergence();
+}
+
+void LockstepTlb::diverge(uint64_t cycle, uint64_t op, uint64_t lookup, const std::string& what,
+                          const std::string& ref_answer, const std::string& dut_answer) {
   ++divergences_;
-  const std::string when = now_ ? fmt::format("cycle {}", now_()) : std::string("an unknown cycle");
+  const std::string when = cycle != kUnknownCycle ? fmt::format("cycle {}", cycle) : std::string("an unknown cycle");
   report_ = fmt::format(
       "lockstep divergence at {} (TLB operation {}, lookup {}):\n"
       "  operation: {}\n"
       "  C++ TLB:   {}\n"
       "  RTL TLB:   {}\n",
-      when, ops_, lookups_, op, ref_answer, dut_answer);
-  if (on_divergence_) on_divergence_(report_);
+      when, op, lookup, what, ref_answer, dut_answer);
+  found_.store(true, std::memory_order_release);
 }
 
-void LockstepTlb::check_rtl_assertions(const char* op_name) {
-  if (dut_rtl_ && !dut_rtl_->error().empty()) diverge(op_name, "(no assertion)", dut_rtl_->error());
+void LockstepTlb::check_rtl_assertions(const Op& op, const char* op_name) {
+  if (dut_rtl_ && !dut_rtl_->error().empty())
+    diverge(op.cycle, op.op, checked_lookups_, op_name, "(no assertion)", dut_rtl_->error());
+}
+
+void LockstepTlb::submit(const Op& op) {
+  if (checker_) {
+    checker_->push(op);
+  } else {
+    check(op);
+  }
+  notify_divergence();
+}
+
+void LockstepTlb::check(const Op& op) {
+  dut_cycle_ = op.cycle == kUnknownCycle ? 0 : op.cycle;
+  if (op.kind == Op::Kind::Lookup) {
+    ++checked_lookups_;
+    check_lookup(op);
+  } else {
+    check_fill(op);
+  }
 }
 
 const TlbEntry* LockstepTlb::lookup(Vpn vpn, Asid asid) {
-  ++ops_;
+  Op op;
+  op.kind = Op::Kind::Lookup;
+  op.op = ++ops_;
   ++lookups_;
+  op.cycle = cycle_now();
+  op.vpn = vpn;
+  op.asid = asid;
   const TlbEntry* r = ref_->lookup(vpn, asid);
-  const TlbEntry* d = dut_->lookup(vpn, asid);
-  if (!checking()) return r;
-  bool same = (r == nullptr) == (d == nullptr) && (!r || same_entry(*r, *d));
-  unsigned ref_set = 0, ref_way = 0;
-  if (same && r && ref_tlb_ && dut_rtl_) {
-    // Where the reference hit: its slot pointers are stable.
-    ref_set = ref_tlb_->set_of(vpn, r->level);
-    ref_way = ref_tlb_->ways();
-    for (unsigned w = 0; w < ref_tlb_->ways(); ++w)
-      if (ref_tlb_->slot(ref_set, w) == r) ref_way = w;
-    same = ref_set == dut_rtl_->last_hit_set() && ref_way == dut_rtl_->last_hit_way();
-  }
-  if (!same) {
-    std::string ra = answer(r), da = answer(d);
-    if (r && d && same_entry(*r, *d)) {
-      ra += fmt::format(", set {} way {}", ref_set, ref_way);
-      da += fmt::format(", set {} way {}", dut_rtl_->last_hit_set(), dut_rtl_->last_hit_way());
+  if (r) {
+    op.ref_hit = true;
+    op.entry = *r;
+    if (deep()) {
+      // Where the reference hit: its slot pointers are stable.
+      op.ref_set = ref_tlb_->set_of(vpn, r->level);
+      op.ref_way = ref_tlb_->ways();
+      for (unsigned w = 0; w < ref_tlb_->ways(); ++w)
+        if (ref_tlb_->slot(op.ref_set, w) == r) op.ref_way = w;
     }
-    diverge(fmt::format("lookup vpn {:#x} asid {}", vpn, asid), ra, da);
-  } else {
-    check_rtl_assertions("lookup");
   }
+  submit(op);
   return r;
 }
 
-bool LockstepTlb::fill(const TlbEntry& e) {
-  ++ops_;
-  const bool evicted = ref_->fill(e);
-  dut_->fill(e);
-  if (!checking() || !ref_tlb_ || !dut_rtl_) return evicted;
-  // The slot the reference wrote holds exactly e.
-  const unsigned set = ref_tlb_->set_of(e.vpn, e.level);
-  unsigned way = ref_tlb_->ways();
-  for (unsigned w = 0; w < ref_tlb_->ways() && way == ref_tlb_->ways(); ++w) {
-    const TlbEntry* s = ref_tlb_->slot(set, w);
-    if (s && same_entry(*s, e)) way = w;
+void LockstepTlb::check_lookup(const Op& op) {
+  const TlbEntry* d = dut_->lookup(op.vpn, op.asid);
+  if (!checking()) return;
+  const TlbEntry* r = op.ref_hit ? &op.entry : nullptr;
+  bool same = (r == nullptr) == (d == nullptr) && (!r || same_entry(*r, *d));
+  if (same && r && deep()) same = op.ref_set == dut_rtl_->last_hit_set() && op.ref_way == dut_rtl_->last_hit_way();
+  if (!same) {
+    std::string ra = answer(r), da = answer(d);
+    if (r && d && same_entry(*r, *d)) {
+      ra += fmt::format(", set {} way {}", op.ref_set, op.ref_way);
+      da += fmt::format(", set {} way {}", dut_rtl_->last_hit_set(), dut_rtl_->last_hit_way());
+    }
+    diverge(op.cycle, op.op, checked_lookups_, fmt::format("lookup vpn {:#x} asid {}", op.vpn, op.asid), ra, da);
+  } else {
+    check_rtl_assertions(op, "lookup");
   }
+}
+
+bool LockstepTlb::fill(const TlbEntry& e) {
+  Op op;
+  op.kind = Op::Kind::Fill;
+  op.op = ++ops_;
+  op.cycle = cycle_now();
+  op.entry = e;
+  const bool evicted = ref_->fill(e);
+  if (deep()) {
+    // The slot the reference wrote holds exactly e.
+    op.ref_set = ref_tlb_->set_of(e.vpn, e.level);
+    op.ref_way = ref_tlb_->ways();
+    for (unsigned w = 0; w < ref_tlb_->ways() && op.ref_way == ref_tlb_->ways(); ++w) {
+      const TlbEntry* s = ref_tlb_->slot(op.ref_set, w);
+      if (s && same_entry(*s, e)) op.ref_way = w;
+    }
+  }
+  submit(op);
+  return evicted;
+}
+
+void LockstepTlb::check_fill(const Op& op) {
+  const TlbEntry& e = op.entry;
+  dut_->fill(e);
+  if (!checking() || !deep()) return;
   const RtlFill& f = dut_rtl_->last_fill();
   const TlbEntry* stored = dut_rtl_->slot(f.set, f.way);
-  if (f.set != set || f.way != way || !stored || !same_entry(*stored, e)) {
-    diverge(fmt::format("fill {}", describe(e)), fmt::format("written to set {} way {}", set, way),
+  if (f.set != op.ref_set || f.way != op.ref_way || !stored || !same_entry(*stored, e)) {
+    diverge(op.cycle, op.op, checked_lookups_, fmt::format("fill {}", describe(e)),
+            fmt::format("written to set {} way {}", op.ref_set, op.ref_way),
             fmt::format("written to set {} way {}{}: {}", f.set, f.way,
                         f.update ? " (in place)" : f.evict ? " (evicting)" : "",
                         stored ? describe(*stored) : std::string("slot invalid")));
   } else {
-    check_rtl_assertions("fill");
+    check_rtl_assertions(op, "fill");
   }
-  return evicted;
 }
 
 std::string LockstepTlb::invalidation_text(InvKind kind, Vpn vpn, Asid asid) {
@@ -130,49 +195,56 @@ std::string LockstepTlb::invalidation_text(InvKind kind, Vpn vpn, Asid asid) {
   return "invalidate";
 }
 
+// Invalidations compare every slot's valid bit, so they run inline: the worker
+// is drained first and both TLBs are at the same operation.
+void LockstepTlb::invalidate(InvKind kind, Vpn vpn, Asid asid) {
+  drain();
+  ++ops_;
+  dut_cycle_ = now_ ? now_() : 0;
+  switch (kind) {
+    case InvKind::All:
+      ref_->invalidate_all();
+      dut_->invalidate_all();
+      break;
+    case InvKind::Asid:
+      ref_->invalidate_asid(asid);
+      dut_->invalidate_asid(asid);
+      break;
+    case InvKind::Page:
+      ref_->invalidate_page(vpn);
+      dut_->invalidate_page(vpn);
+      break;
+    case InvKind::PageAsid:
+      ref_->invalidate_page_asid(vpn, asid);
+      dut_->invalidate_page_asid(vpn, asid);
+      break;
+  }
+  check_valid_bits(kind, vpn, asid);
+  notify_divergence();
+}
+
 void LockstepTlb::check_valid_bits(InvKind kind, Vpn vpn, Asid asid) {
-  if (!checking() || !ref_tlb_ || !dut_rtl_) return;
+  if (!checking() || !deep()) return;
+  const uint64_t cycle = cycle_now();
   for (unsigned s = 0; s < ref_tlb_->sets(); ++s) {
     for (unsigned w = 0; w < ref_tlb_->ways(); ++w) {
       const TlbEntry* r = ref_tlb_->slot(s, w);
       if ((r != nullptr) != dut_rtl_->slot_valid(s, w)) {
         const TlbEntry* d = dut_rtl_->slot(s, w);
-        diverge(invalidation_text(kind, vpn, asid),
+        diverge(cycle, ops_, lookups_, invalidation_text(kind, vpn, asid),
                 fmt::format("afterwards set {} way {}: {}", s, w, r ? describe(*r) : "invalid"),
                 fmt::format("afterwards set {} way {}: {}", s, w, d ? describe(*d) : "invalid"));
         return;
       }
     }
   }
-  if (!dut_rtl_->error().empty()) diverge(invalidation_text(kind, vpn, asid), "(no assertion)", dut_rtl_->error());
+  if (!dut_rtl_->error().empty())
+    diverge(cycle, ops_, lookups_, invalidation_text(kind, vpn, asid), "(no assertion)", dut_rtl_->error());
 }
 
-void LockstepTlb::invalidate_all() {
-  ++ops_;
-  ref_->invalidate_all();
-  dut_->invalidate_all();
-  check_valid_bits(InvKind::All, 0, 0);
-}
-
-void LockstepTlb::invalidate_asid(Asid asid) {
-  ++ops_;
-  ref_->invalidate_asid(asid);
-  dut_->invalidate_asid(asid);
-  check_valid_bits(InvKind::Asid, 0, asid);
-}
-
-void LockstepTlb::invalidate_page(Vpn vpn) {
-  ++ops_;
-  ref_->invalidate_page(vpn);
-  dut_->invalidate_page(vpn);
-  check_valid_bits(InvKind::Page, vpn, 0);
-}
-
-void LockstepTlb::invalidate_page_asid(Vpn vpn, Asid asid) {
-  ++ops_;
-  ref_->invalidate_page_asid(vpn, asid);
-  dut_->invalidate_page_asid(vpn, asid);
-  check_valid_bits(InvKind::PageAsid, vpn, asid);
-}
+void LockstepTlb::invalidate_all() { invalidate(InvKind::All, 0, 0); }
+void LockstepTlb::invalidate_asid(Asid asid) { invalidate(InvKind::Asid, 0, asid); }
+void LockstepTlb::invalidate_page(Vpn vpn) { invalidate(InvKind::Page, vpn, 0); }
+void LockstepTlb::invalidate_page_asid(Vpn vpn, Asid asid) { invalidate(InvKind::PageAsid, vpn, asid); }
 
 }  // namespace mmusim

@@ -80,8 +80,13 @@ class VerilatedDriver {
   const V& model() const { return *m_; }
 
   // Assertion failures are counted in the current thread's context: make it
-  // this model's before evaluating.
-  void make_current() { Verilated::threadContextp(ctx_.get()); }
+  // this model's before evaluating. Only when it is not: setting it also
+  // writes a global (Verilated::s_lastContextp), and a write per operation
+  // from a lockstep worker thread stalled the simulation's thread, which reads
+  // a variable in the same cache line at every access.
+  void make_current() {
+    if (Verilated::threadContextp() != ctx_.get()) Verilated::threadContextp(ctx_.get());
+  }
   bool failed() const { return ctx_->gotError(); }
 
   void eval() {

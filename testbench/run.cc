@@ -77,6 +77,8 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
     std::string invariant_error;
     // A lockstep divergence or a failed RTL assertion stops the run at the end
     // of the trace line it happened in (exit 1, the report on standard error).
+    // With tlb.lockstep_check = thread the divergence is seen a few thousand
+    // TLB operations later (the worker's lag), and the run stops there.
     const bool watch_tlb = !top.rtl_tlbs.empty() || !top.rtl_ptws.empty();
     if (opts.after_record || opts.check_each_step || timeline || waves || watch_tlb) {
       top.player->after_record = [&](const TraceRecord& rec) {
@@ -94,6 +96,7 @@ RunResult run_simulation(const Config& cfg, const RunOptions& opts) {
       };
     }
     simulate();
+    top.drain_locksteps();  // the run's time includes the checking still queued
     progress.reset();
     // Stopped by SIGINT or SIGTERM (during the run, or before it began):
     // unwinding abandons every output file, so nothing is left behind. Ahead

@@ -94,9 +94,13 @@ Top::Top(sc_core::sc_module_name name, const Config& cfg, TraceReader& trace, co
     if (impl == "rtl") {
       mmus[k]->set_l1(std::move(rtl));
     } else {
-      auto pair = std::make_unique<LockstepTlb>(make_tlb(cfg, "l1"), std::move(rtl));
+      auto pair = std::make_unique<LockstepTlb>(make_tlb(cfg, "l1"), std::move(rtl),
+                                                parse_lockstep_check(cfg.str("tlb.lockstep_check")));
       pair->set_cycle_source([cpu] { return cpu->now(); });
-      pair->set_on_divergence([](const std::string&) { sc_core::sc_stop(); });
+      // With a worker the callback may come from drain() after the run.
+      pair->set_on_divergence([](const std::string&) {
+        if (sc_core::sc_is_running()) sc_core::sc_stop();
+      });
       locksteps.push_back(pair.get());
       mmus[k]->set_l1(std::move(pair));
     }
@@ -105,11 +109,18 @@ Top::Top(sc_core::sc_module_name name, const Config& cfg, TraceReader& trace, co
 
 Top::~Top() = default;
 
+void Top::drain_locksteps() {
+  for (LockstepTlb* l : locksteps) l->drain();
+}
+
+// In lockstep the pair reports the RTL's assertions (its worker owns the RTL),
+// so the RTL TLBs are asked directly only with tlb.impl = rtl.
 bool Top::tlb_failed() const {
   for (const LockstepTlb* l : locksteps)
-    if (l->diverged()) return true;
-  for (const RtlTlb* r : rtl_tlbs)
-    if (!r->error().empty()) return true;
+    if (l->divergence_seen()) return true;
+  if (locksteps.empty())
+    for (const RtlTlb* r : rtl_tlbs)
+      if (!r->error().empty()) return true;
   for (const LockstepPageTableWalker* l : ptw_locksteps)
     if (l->diverged()) return true;
   for (const RtlPageTableWalker* r : rtl_ptws)
@@ -120,7 +131,7 @@ bool Top::tlb_failed() const {
 std::string Top::tlb_failure() const {
   for (size_t k = 0; k < locksteps.size(); ++k)
     if (locksteps[k]->diverged()) return (locksteps.size() > 1 ? fmt::format("CPU {}: ", k) : "") + locksteps[k]->report();
-  for (size_t k = 0; k < rtl_tlbs.size(); ++k)
+  for (size_t k = 0; k < rtl_tlbs.size() && locksteps.empty(); ++k)
     if (!rtl_tlbs[k]->error().empty())
       return (rtl_tlbs.size() > 1 ? fmt::format("CPU {}: ", k) : "") + rtl_tlbs[k]->error() + "\n";
   for (size_t k = 0; k < ptw_locksteps.size(); ++k)
@@ -152,7 +163,7 @@ uint64_t Top::lockstep_lookups() const {
 
 uint64_t Top::lockstep_divergences() const {
   uint64_t n = 0;
-  for (const LockstepTlb* l : locksteps) n += l->divergences();
+  for (LockstepTlb* l : locksteps) n += l->divergences();
   return n;
 }
 

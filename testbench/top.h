@@ -52,7 +52,11 @@ class Top : public sc_core::sc_module {
   std::vector<LockstepPageTableWalker*> ptw_locksteps;
 
   Cycles now() const { return player->now(); }
-  // A lockstep divergence or a failed RTL assertion (TLB or walker): whether, and the report.
+  // Waits until every lockstep TLB's worker has compared all it was given
+  // (tlb.lockstep_check = thread): before reading the results of a run.
+  void drain_locksteps();
+  // A lockstep divergence or a failed RTL assertion (TLB or walker): whether,
+  // so far (cheap: for polling during the run), and the report (after drain_locksteps).
   bool tlb_failed() const;
   std::string tlb_failure() const;
   uint64_t lockstep_lookups() const;

@@ -74,6 +74,12 @@ std::vector<ParamDecl> build_schema() {
   s.push_back(enum_param("tlb.impl", "model", {"model", "rtl", "lockstep"},
                          "TLB implementation: model (the C++ TLB), rtl (the verilated RTL TLB) "
                          "or lockstep (both, with every lookup compared)"));
+  s.push_back(enum_param("tlb.lockstep_check", "thread", {"thread", "inline"},
+                         "with tlb.impl = lockstep, where the RTL TLB runs and is compared: "
+                         "thread (a second host thread, a few thousand TLB operations behind the "
+                         "simulation; a divergence stops the run that much later, with the same "
+                         "report) or inline (in the simulation's thread: the run stops at the "
+                         "trace line of the divergence)"));
   s.push_back(enum_param("ptw.impl", "model", {"model", "rtl", "lockstep"},
                          "page-table walker: model (the C++ walker), rtl (the verilated RTL "
                          "walker, charging its own cycles) or lockstep (both, with every walk "

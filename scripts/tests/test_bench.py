@@ -33,7 +33,7 @@ class BenchTest(unittest.TestCase):
                                capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
             for figure in ("binary input", "the bare replay", "peak RSS", "eager fork", "cow fork",
-                           "target: 1.0 s wall", "lockstep"):
+                           "target: 1.0 s wall", "lockstep", "lockstep-inline"):
                 self.assertIn(figure, p.stdout)
             with open(out) as fh:
                 data = json.load(fh)

@@ -71,7 +71,7 @@ TEST_CASE("config: defaults", "[config]") {
 
 TEST_CASE("config: the schema is well formed", "[config]") {
   const auto& schema = mmusim::config_schema();
-  REQUIRE(schema.size() == 71);
+  REQUIRE(schema.size() == 72);
   CHECK(schema.front().name == "cpu.freq_mhz");
   CHECK(schema.back().name == "verify.max_reports");
   std::set<std::string> names;

@@ -3,11 +3,14 @@
 // TLB with zero divergences, under every verilated variant; and proof that the
 // checker catches a TLB answering one lookup wrongly (a wrong PPN, a wrong
 // hit/miss, a wrong victim, a lost invalidation), also in a whole simulation,
-// which then stops with exit status 1 and the report.
+// which then stops with exit status 1 and the report. Both ways of checking
+// (LockstepCheck): inline, and on a worker thread, where the report must be
+// the inline one's, word for word.
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -38,8 +41,14 @@ constexpr uint64_t kScale = 1;
 class FaultyTlb final : public RtlTlb {
  public:
   enum class Fault { WrongPpn, MissInsteadOfHit, WrongVictim, LostInvalidation };
-  FaultyTlb(std::unique_ptr<RtlTlb> inner, Fault fault, uint64_t at)
-      : inner_(std::move(inner)), fault_(fault), at_(at) {}
+  // The lookup that answered wrongly (WrongPpn): its number among this TLB's
+  // lookups and its VPN. Kept outside, to outlive a simulation's TLBs.
+  struct Fired {
+    uint64_t lookup = 0;
+    Vpn vpn = 0;
+  };
+  FaultyTlb(std::unique_ptr<RtlTlb> inner, Fault fault, uint64_t at, Fired* fired = nullptr)
+      : inner_(std::move(inner)), fault_(fault), at_(at), log_(fired) {}
 
   const TlbEntry* lookup(Vpn vpn, Asid asid) override {
     const TlbEntry* e = inner_->lookup(vpn, asid);
@@ -47,6 +56,7 @@ class FaultyTlb final : public RtlTlb {
     if (e && lookups_ >= at_ && !fired_) {
       if (fault_ == Fault::WrongPpn) {
         fired_ = true;
+        if (log_) *log_ = Fired{lookups_, vpn};
         wrong_ = *e;
         wrong_.ppn ^= 1;
         return &wrong_;
@@ -97,6 +107,7 @@ class FaultyTlb final : public RtlTlb {
   std::unique_ptr<RtlTlb> inner_;
   Fault fault_;
   uint64_t at_;
+  Fired* log_;
   uint64_t lookups_ = 0, evictions_ = 0;
   bool fired_ = false;
   TlbEntry wrong_;
@@ -186,10 +197,12 @@ TlbEntry walked(Random& r, const Page& p) {
 // Drives `ops` operations through the pair the way an MMU and a kernel would:
 // look up, fill on a miss (sometimes not), refill a page with new flags (in
 // place), invalidate pages, ASIDs and everything now and then.
+// Stops soon after a divergence: at once inline, within the worker's lag
+// (checker_capacity() operations) on a thread.
 StreamCounts drive(LockstepTlb& pair, unsigned entries, unsigned ways, uint64_t ops, uint64_t seed) {
   Random r{seed};
   StreamCounts n;
-  while (n.ops() < ops && !pair.diverged()) {
+  while (n.ops() < ops && !pair.divergence_seen()) {
     const Page p = random_page(r, entries, ways);
     const unsigned what = unsigned(r.below(1000));
     if (what < 900) {
@@ -229,17 +242,19 @@ StreamCounts drive(LockstepTlb& pair, unsigned entries, unsigned ways, uint64_t 
 
 namespace {
 
-std::unique_ptr<LockstepTlb> rtl_pair(unsigned entries, unsigned ways, ReplacementPolicy policy) {
+std::unique_ptr<LockstepTlb> rtl_pair(unsigned entries, unsigned ways, ReplacementPolicy policy,
+                                      LockstepCheck mode = LockstepCheck::Inline) {
   RtlTlbParams p;
   p.entries = entries;
   p.ways = ways;
   p.policy = policy;
   return std::make_unique<LockstepTlb>(std::make_unique<Tlb>(tlb_params(entries, ways, policy, 1)),
-                                       make_rtl_tlb(p));
+                                       make_rtl_tlb(p), mode);
 }
 
-void random_stream(unsigned entries, unsigned ways, ReplacementPolicy policy, uint64_t ops, uint64_t seed) {
-  auto pair = rtl_pair(entries, ways, policy);
+void random_stream(unsigned entries, unsigned ways, ReplacementPolicy policy, uint64_t ops, uint64_t seed,
+                   LockstepCheck mode) {
+  auto pair = rtl_pair(entries, ways, policy, mode);
   auto& ref = dynamic_cast<Tlb&>(pair->ref());
   const StreamCounts n = drive(*pair, entries, ways, ops, seed);
   INFO(pair->report());
@@ -260,15 +275,19 @@ void random_stream(unsigned entries, unsigned ways, ReplacementPolicy policy, ui
 
 
 TEST_CASE("rtl: lockstep random stream: a million operations, C++ TLB vs RTL TLB, 64x4 lru") {
-  random_stream(64, 4, ReplacementPolicy::Lru, 1'000'000 / kScale, 1);
+  random_stream(64, 4, ReplacementPolicy::Lru, 1'000'000 / kScale, 1, LockstepCheck::Inline);
+}
+
+TEST_CASE("rtl: lockstep random stream: a million operations, C++ TLB vs RTL TLB, 64x4 lru, checked on a thread") {
+  random_stream(64, 4, ReplacementPolicy::Lru, 1'000'000 / kScale, 1, LockstepCheck::Thread);
 }
 
 TEST_CASE("rtl: lockstep random stream: a million operations, C++ TLB vs RTL TLB, 64x4 plru") {
-  random_stream(64, 4, ReplacementPolicy::Plru, 1'000'000 / kScale, 2);
+  random_stream(64, 4, ReplacementPolicy::Plru, 1'000'000 / kScale, 2, LockstepCheck::Thread);
 }
 
 TEST_CASE("rtl: lockstep random stream: a million operations, C++ TLB vs RTL TLB, 64x4 fifo") {
-  random_stream(64, 4, ReplacementPolicy::Fifo, 1'000'000 / kScale, 3);
+  random_stream(64, 4, ReplacementPolicy::Fifo, 1'000'000 / kScale, 3, LockstepCheck::Inline);
 }
 
 TEST_CASE("rtl: lockstep random stream: fully associative and non-power-of-two variants") {
@@ -279,18 +298,24 @@ TEST_CASE("rtl: lockstep random stream: fully associative and non-power-of-two v
            {36, 3, ReplacementPolicy::Lru},
            {36, 3, ReplacementPolicy::Fifo}}) {
     INFO(entries << "x" << ways);
-    random_stream(entries, ways, policy, 250'000 / kScale, entries * 100 + ways);
+    random_stream(entries, ways, policy, 250'000 / kScale, entries * 100 + ways, LockstepCheck::Thread);
   }
 }
 
+std::unique_ptr<LockstepTlb> faulty_pair(FaultyTlb::Fault fault, uint64_t at, LockstepCheck mode) {
+  RtlTlbParams p;
+  auto ref = std::make_unique<Tlb>(tlb_params(64, 4, ReplacementPolicy::Lru, 1));
+  return std::make_unique<LockstepTlb>(std::move(ref), std::make_unique<FaultyTlb>(make_rtl_tlb(p), fault, at),
+                                       mode);
+}
+
+const char* mode_name(LockstepCheck mode) { return mode == LockstepCheck::Inline ? "inline" : "on a thread"; }
+
 TEST_CASE("rtl: in lockstep, a TLB answering one lookup wrongly is caught") {
   using Fault = FaultyTlb::Fault;
-  auto faulty_pair = [](Fault fault, uint64_t at) {
-    RtlTlbParams p;
-    auto ref = std::make_unique<Tlb>(tlb_params(64, 4, ReplacementPolicy::Lru, 1));
-    return std::make_unique<LockstepTlb>(std::move(ref),
-                                         std::make_unique<FaultyTlb>(make_rtl_tlb(p), fault, at));
-  };
+  const LockstepCheck mode = GENERATE(LockstepCheck::Inline, LockstepCheck::Thread);
+  INFO("checked " << mode_name(mode));
+  auto faulty_pair = [mode](Fault fault, uint64_t at) { return test::faulty_pair(fault, at, mode); };
   GIVEN("an RTL TLB whose 100th lookup hit comes back with a wrong PPN") {
     auto pair = faulty_pair(Fault::WrongPpn, 100);
     std::string seen;
@@ -344,8 +369,47 @@ TEST_CASE("rtl: in lockstep, a TLB answering one lookup wrongly is caught") {
   }
 }
 
+TEST_CASE("rtl: lockstep on a thread reports what inline reports, and stops within its lag") {
+  using Fault = FaultyTlb::Fault;
+  for (auto [fault, at, seed] : std::vector<std::tuple<Fault, uint64_t, uint64_t>>{{Fault::WrongPpn, 3000, 7},
+                                                                                   {Fault::MissInsteadOfHit, 50, 8},
+                                                                                   {Fault::WrongVictim, 900, 9},
+                                                                                   {Fault::LostInvalidation, 0, 10}}) {
+    std::string reports[2];
+    for (const LockstepCheck mode : {LockstepCheck::Inline, LockstepCheck::Thread}) {
+      INFO("fault " << int(fault) << ", checked " << mode_name(mode));
+      auto pair = faulty_pair(fault, at, mode);
+      // A cycle that moves with every operation: the report must give the
+      // diverging operation's own, not the one at which a worker found it.
+      LockstepTlb* raw = pair.get();
+      pair->set_cycle_source([raw] { return 1000 + 3 * raw->operations(); });
+      unsigned calls = 0;
+      pair->set_on_divergence([&](const std::string&) { ++calls; });
+      const StreamCounts n = drive(*pair, 64, 4, 200'000, seed);
+      const uint64_t driven = n.ops();
+      REQUIRE(pair->diverged());
+      CHECK(calls == 1);
+      const std::string& r = pair->report();
+      unsigned long long op = 0, cycle = 0;
+      REQUIRE(std::sscanf(r.c_str(), "lockstep divergence at cycle %llu (TLB operation %llu", &cycle, &op) == 2);
+      CHECK(cycle == 1000 + 3 * op);
+      if (mode == LockstepCheck::Inline) {
+        CHECK(driven == op);  // the stream stopped at the operation itself
+      } else {
+        CHECK(pair->checker_capacity() > 0);
+        CHECK(driven >= op);
+        CHECK(driven <= op + pair->checker_capacity());
+      }
+      reports[mode == LockstepCheck::Thread] = r;
+    }
+    CHECK(reports[0] == reports[1]);
+  }
+}
+
 TEST_CASE("rtl: in lockstep, a failed RTL assertion is a divergence") {
-  auto pair = rtl_pair(64, 4, ReplacementPolicy::Lru);
+  const LockstepCheck mode = GENERATE(LockstepCheck::Inline, LockstepCheck::Thread);
+  INFO("checked " << mode_name(mode));
+  auto pair = rtl_pair(64, 4, ReplacementPolicy::Lru, mode);
   // The same page non-global in ASID 1 and global under ASID 2: two ways hit
   // (software breaking the RISC-V rule that a global page is global everywhere).
   pair->fill(entry(0x30, 0x1, 1));
@@ -356,37 +420,76 @@ TEST_CASE("rtl: in lockstep, a failed RTL assertion is a divergence") {
   CHECK(pair->report().find("assertion") != std::string::npos);
 }
 
-TEST_CASE("rtl: a lockstep divergence stops the simulation with exit 1, the report and the statistics") {
-  // 40 pages: they fit in the L1, so every round after the first hits.
+namespace {
+
+// A trace of `rounds` passes over 40 pages (they fit in the L1, so every pass
+// after the first hits), run in lockstep with an RTL TLB whose 30th hit has a
+// wrong PPN.
+RunResult diverging_run(int rounds, const char* check, FaultyTlb::Fired* fired) {
   std::string trace = "1 mmap 0x10000000 1M rw\n";
-  for (int round = 0; round < 20; ++round)
+  for (int round = 0; round < rounds; ++round)
     for (int page = 0; page < 40; ++page)
       trace += fmt::format("1 {} {:#x}{}\n", round == 0 ? "store" : "load", 0x10000000 + page * 4096,
                            round == 0 ? " 5" : " expect=5");
-  const unsigned lines = 1 + 20 * 40;
   bool swapped = false;
-  const RunResult r = simulate(trace, {"tlb.impl=lockstep"}, [&](Top& top, const TraceRecord&) {
-    if (swapped) return;
-    swapped = true;
-    REQUIRE(top.locksteps.size() == 1);
-    auto old = top.locksteps[0]->exchange_dut(nullptr);
-    std::unique_ptr<RtlTlb> rtl(dynamic_cast<RtlTlb*>(old.release()));
-    REQUIRE(rtl != nullptr);
-    top.locksteps[0]->exchange_dut(std::make_unique<FaultyTlb>(std::move(rtl), FaultyTlb::Fault::WrongPpn, 30));
-  });
+  return simulate(trace, {"tlb.impl=lockstep", fmt::format("tlb.lockstep_check={}", check)},
+                  [&](Top& top, const TraceRecord&) {
+                    if (swapped) return;
+                    swapped = true;
+                    REQUIRE(top.locksteps.size() == 1);
+                    auto old = top.locksteps[0]->exchange_dut(nullptr);
+                    std::unique_ptr<RtlTlb> rtl(dynamic_cast<RtlTlb*>(old.release()));
+                    REQUIRE(rtl != nullptr);
+                    top.locksteps[0]->exchange_dut(
+                        std::make_unique<FaultyTlb>(std::move(rtl), FaultyTlb::Fault::WrongPpn, 30, fired));
+                  });
+}
+
+}  // namespace
+
+TEST_CASE("rtl: a lockstep divergence stops the simulation with exit 1, the report and the statistics") {
+  const int rounds = 20;
+  const unsigned lines = 1 + rounds * 40;
+  FaultyTlb::Fired fired;
+  const RunResult r = diverging_run(rounds, "inline", &fired);
   CHECK(r.exit_code == 1);
   CHECK(r.error.find("lockstep divergence at cycle") != std::string::npos);
-  CHECK(r.error.find("operation: lookup vpn 0x") != std::string::npos);
+  CHECK(r.error.find(fmt::format(", lookup {}):\n  operation: lookup vpn {:#x} ", fired.lookup, fired.vpn)) !=
+        std::string::npos);
   REQUIRE(r.stats.contains("lockstep.divergences"));
   CHECK(r.stats["lockstep.divergences"] == 1);
-  CHECK(r.stats["lockstep.lookups"].get<uint64_t>() > 30);
-  // It stopped at the end of the trace line of the divergence, not at the end.
+  // It stopped at the end of the trace line of the divergence: that lookup
+  // was the last (a load is one lookup), not at the end of the trace.
+  CHECK(r.stats["lockstep.lookups"] == fired.lookup);
   CHECK(r.stats["trace.records"].get<uint64_t>() < lines);
   CHECK(r.stats["sim.cycles"].get<uint64_t>() > 0);
   CHECK(r.stats["verify.mismatches"] == 0);
 }
 
-TEST_CASE("rtl: a whole simulation in lockstep has no divergence and the model's statistics") {
+TEST_CASE("rtl: a lockstep divergence found on a thread: the same report, and the run stops within the lag") {
+  // Long enough that the worker's lag (a few thousand operations) ends well
+  // before the trace does.
+  const int rounds = 300;
+  const unsigned lines = 1 + rounds * 40;
+  FaultyTlb::Fired fired;
+  const RunResult r = diverging_run(rounds, "thread", &fired);
+  CHECK(r.exit_code == 1);
+  REQUIRE(fired.lookup > 0);
+  // The diverging lookup's own number and VPN (what the inline run reports),
+  // not those of the later operation at which the worker's finding was seen.
+  CHECK(r.error.find(fmt::format(", lookup {}):\n  operation: lookup vpn {:#x} ", fired.lookup, fired.vpn)) !=
+        std::string::npos);
+  CHECK(r.error.find("C++ TLB:   hit vpn") != std::string::npos);
+  CHECK(r.stats["lockstep.divergences"] == 1);
+  const uint64_t stopped = r.stats["lockstep.lookups"].get<uint64_t>();
+  CHECK(stopped >= fired.lookup);
+  CHECK(stopped <= fired.lookup + CheckerThread<int>::capacity());
+  CHECK(r.stats["trace.records"].get<uint64_t>() < lines);
+  CHECK(r.stats["verify.mismatches"] == 0);
+}
+
+namespace {
+void lockstep_without_divergence(const char* check) {
   std::string trace = "1 mmap 0x10000000 2M rw\n";
   for (int page = 0; page < 512; ++page) trace += fmt::format("1 store {:#x} {}\n", 0x10000000 + page * 4096, page);
   trace += "1 fork 2\n";
@@ -396,7 +499,7 @@ TEST_CASE("rtl: a whole simulation in lockstep has no divergence and the model's
     trace += fmt::format("1 load {:#x} expect={}\n", 0x10000000 + page * 4096, page);  // an L1 hit
   }
   trace += "2 exit\n1 exit\n";
-  const RunResult lock = simulate(trace, {"tlb.impl=lockstep"});
+  const RunResult lock = simulate(trace, {"tlb.impl=lockstep", fmt::format("tlb.lockstep_check={}", check)});
   INFO(lock.error);
   REQUIRE(lock.exit_code == 0);
   CHECK(lock.stats["lockstep.divergences"] == 0);
@@ -404,6 +507,15 @@ TEST_CASE("rtl: a whole simulation in lockstep has no divergence and the model's
                                               lock.stats["tlb.l1.misses"].get<uint64_t>());
   CHECK(lock.stats["tlb.l1.hits"].get<uint64_t>() > 0);
   CHECK(lock.stats["faults.cow_copy"].get<uint64_t>() > 0);
+}
+}  // namespace
+
+TEST_CASE("rtl: a whole simulation in lockstep has no divergence and the model's statistics") {
+  lockstep_without_divergence("thread");
+}
+
+TEST_CASE("rtl: a whole simulation in lockstep checked inline has no divergence and the model's statistics") {
+  lockstep_without_divergence("inline");
 }
 
 #endif  // MMUSIM_HAVE_RTL
