@@ -97,7 +97,7 @@ void LockstepTlb::submit(const Op& op) {
 }
 
 void LockstepTlb::check(const Op& op) {
-  dut_cycle_ = op.cycle == kUnknownCycle ? 0 : op.cycle;
+  set_dut_cycle(op.cycle);
   if (op.kind == Op::Kind::Lookup) {
     ++checked_lookups_;
     check_lookup(op);
@@ -200,7 +200,8 @@ std::string LockstepTlb::invalidation_text(InvKind kind, Vpn vpn, Asid asid) {
 void LockstepTlb::invalidate(InvKind kind, Vpn vpn, Asid asid) {
   drain();
   ++ops_;
-  dut_cycle_ = now_ ? now_() : 0;
+  const uint64_t cycle = cycle_now();
+  set_dut_cycle(cycle);
   switch (kind) {
     case InvKind::All:
       ref_->invalidate_all();
@@ -219,13 +220,12 @@ void LockstepTlb::invalidate(InvKind kind, Vpn vpn, Asid asid) {
       dut_->invalidate_page_asid(vpn, asid);
       break;
   }
-  check_valid_bits(kind, vpn, asid);
+  check_valid_bits(cycle, kind, vpn, asid);
   notify_divergence();
 }
 
-void LockstepTlb::check_valid_bits(InvKind kind, Vpn vpn, Asid asid) {
+void LockstepTlb::check_valid_bits(uint64_t cycle, InvKind kind, Vpn vpn, Asid asid) {
   if (!checking() || !deep()) return;
-  const uint64_t cycle = cycle_now();
   for (unsigned s = 0; s < ref_tlb_->sets(); ++s) {
     for (unsigned w = 0; w < ref_tlb_->ways(); ++w) {
       const TlbEntry* r = ref_tlb_->slot(s, w);

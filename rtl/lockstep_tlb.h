@@ -130,13 +130,14 @@ class LockstepTlb final : public TlbModel {
     if (on_divergence_) on_divergence_(report_);
   }
   uint64_t cycle_now() const { return now_ ? now_() : kUnknownCycle; }
+  void set_dut_cycle(uint64_t cycle) { dut_cycle_ = cycle == kUnknownCycle ? 0 : cycle; }
   void diverge(uint64_t cycle, uint64_t op, uint64_t lookup, const std::string& what,
                const std::string& ref_answer, const std::string& dut_answer);
   enum class InvKind : uint8_t { All, Asid, Page, PageAsid };
   static std::string invalidation_text(InvKind kind, Vpn vpn, Asid asid);
   void check_rtl_assertions(const Op& op, const char* op_name);
   void invalidate(InvKind kind, Vpn vpn, Asid asid);
-  void check_valid_bits(InvKind kind, Vpn vpn, Asid asid);
+  void check_valid_bits(uint64_t cycle, InvKind kind, Vpn vpn, Asid asid);
 
   static constexpr uint64_t kUnknownCycle = ~uint64_t{0};
   // Set up front (or between drains), read by both threads.

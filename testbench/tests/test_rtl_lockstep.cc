@@ -445,6 +445,11 @@ RunResult diverging_run(int rounds, const char* check, FaultyTlb::Fired* fired) 
                   });
 }
 
+// The report's words for the lookup that answered wrongly: its number and VPN.
+std::string report_of(const FaultyTlb::Fired& f) {
+  return fmt::format(", lookup {}):\n  operation: lookup vpn {:#x} ", f.lookup, f.vpn);
+}
+
 }  // namespace
 
 TEST_CASE("rtl: a lockstep divergence stops the simulation with exit 1, the report and the statistics") {
@@ -454,8 +459,7 @@ TEST_CASE("rtl: a lockstep divergence stops the simulation with exit 1, the repo
   const RunResult r = diverging_run(rounds, "inline", &fired);
   CHECK(r.exit_code == 1);
   CHECK(r.error.find("lockstep divergence at cycle") != std::string::npos);
-  CHECK(r.error.find(fmt::format(", lookup {}):\n  operation: lookup vpn {:#x} ", fired.lookup, fired.vpn)) !=
-        std::string::npos);
+  CHECK(r.error.find(report_of(fired)) != std::string::npos);
   REQUIRE(r.stats.contains("lockstep.divergences"));
   CHECK(r.stats["lockstep.divergences"] == 1);
   // It stopped at the end of the trace line of the divergence: that lookup
@@ -477,8 +481,7 @@ TEST_CASE("rtl: a lockstep divergence found on a thread: the same report, and th
   REQUIRE(fired.lookup > 0);
   // The diverging lookup's own number and VPN (what the inline run reports),
   // not those of the later operation at which the worker's finding was seen.
-  CHECK(r.error.find(fmt::format(", lookup {}):\n  operation: lookup vpn {:#x} ", fired.lookup, fired.vpn)) !=
-        std::string::npos);
+  CHECK(r.error.find(report_of(fired)) != std::string::npos);
   CHECK(r.error.find("C++ TLB:   hit vpn") != std::string::npos);
   CHECK(r.stats["lockstep.divergences"] == 1);
   const uint64_t stopped = r.stats["lockstep.lookups"].get<uint64_t>();
