@@ -108,6 +108,24 @@ TEST_CASE("memory: physical memory transport_dbg peeks without time, copy and ze
   CHECK(mem.host_frames() == 2);
 }
 
+TEST_CASE("memory: a frame's copy carries every byte, over a frame that held other contents", "[memory]") {
+  MemBench b;
+  PhysMem mem("mem", b.cfg, b.clock);
+  std::vector<uint8_t> page(kPageSize), old(kPageSize, 0xa5), got(kPageSize);
+  for (uint64_t i = 0; i < kPageSize; ++i) page[i] = uint8_t(i * 7 + i / 256);  // no two 16-byte chunks alike
+  mem.write(frame_addr(3), page.data(), kPageSize);
+  mem.write(frame_addr(4), old.data(), kPageSize);
+  mem.copy_frame(4, 3);
+  mem.read(frame_addr(4), got.data(), kPageSize);
+  CHECK(got == page);
+  // The source is unchanged, and a later write to the copy is the copy's alone.
+  mem.write64(frame_addr(4), 1);
+  mem.read(frame_addr(3), got.data(), kPageSize);
+  CHECK(got == page);
+  CHECK(mem.read64(frame_addr(4)) == 1);
+  CHECK(mem.read64(frame_addr(4) + 8) == mem.read64(frame_addr(3) + 8));
+}
+
 TEST_CASE("memory: the frame allocator's refcounts, peaks, LIFO reuse, exhaustion", "[memory]") {
   FrameAllocator fa(8);
   const Ppn reserved = fa.reserve();
