@@ -71,8 +71,9 @@ class CheckerThread {
 
  private:
   // How long a thread with nothing to do spins before it sleeps: about one
-  // or two chunks' work (256 RTL lookups take some 40 us). Longer, and on a host whose cores are all busy a thread
-  // spins through the time slice the other one needs.
+  // or two chunks' work (256 RTL lookups take some 40 us). Longer, and on a
+  // host whose cores are all busy a thread spins through the time slice the
+  // other one needs.
   static constexpr std::chrono::microseconds kSpin{50};
 
   struct alignas(64) Chunk {

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <stdexcept>
 #include <utility>
 
 #include "mmu/tlb.h"
@@ -34,7 +35,9 @@ std::string describe(const TlbEntry& e) {
 }
 
 LockstepCheck parse_lockstep_check(const std::string& name) {
-  return name == "inline" ? LockstepCheck::Inline : LockstepCheck::Thread;
+  if (name == "inline") return LockstepCheck::Inline;
+  if (name == "thread") return LockstepCheck::Thread;
+  throw std::invalid_argument("unknown lockstep check '" + name + "' (expected thread or inline)");
 }
 
 LockstepTlb::LockstepTlb(std::unique_ptr<TlbModel> ref, std::unique_ptr<TlbModel> dut, LockstepCheck mode)

@@ -44,7 +44,7 @@ class RtlTlb;
 
 enum class LockstepCheck : uint8_t { Inline, Thread };
 // tlb.lockstep_check: "inline" or "thread".
-LockstepCheck parse_lockstep_check(const std::string& name);
+LockstepCheck parse_lockstep_check(const std::string& name);  // throws std::invalid_argument
 
 class LockstepTlb final : public TlbModel {
  public:

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -445,9 +446,20 @@ RunResult diverging_run(int rounds, const char* check, FaultyTlb::Fired* fired) 
                   });
 }
 
-// The report's words for the lookup that answered wrongly: its number and VPN.
-std::string report_of(const FaultyTlb::Fired& f) {
-  return fmt::format(", lookup {}):\n  operation: lookup vpn {:#x} ", f.lookup, f.vpn);
+// What a diverging run of `lines` trace lines shows in either mode: exit 1
+// before the end of the trace, one divergence, and the report naming the
+// lookup that answered wrongly by its own number and VPN (not those of a later
+// operation at which a worker's finding was seen).
+void check_stopped_by_divergence(const RunResult& r, const FaultyTlb::Fired& fired, unsigned lines) {
+  CHECK(r.exit_code == 1);
+  REQUIRE(fired.lookup > 0);
+  CHECK(r.error.find("lockstep divergence at cycle") != std::string::npos);
+  CHECK(r.error.find(fmt::format(", lookup {}):\n  operation: lookup vpn {:#x} ", fired.lookup, fired.vpn)) !=
+        std::string::npos);
+  REQUIRE(r.stats.contains("lockstep.divergences"));
+  CHECK(r.stats["lockstep.divergences"] == 1);
+  CHECK(r.stats["trace.records"].get<uint64_t>() < lines);
+  CHECK(r.stats["verify.mismatches"] == 0);
 }
 
 }  // namespace
@@ -457,17 +469,11 @@ TEST_CASE("rtl: a lockstep divergence stops the simulation with exit 1, the repo
   const unsigned lines = 1 + rounds * 40;
   FaultyTlb::Fired fired;
   const RunResult r = diverging_run(rounds, "inline", &fired);
-  CHECK(r.exit_code == 1);
-  CHECK(r.error.find("lockstep divergence at cycle") != std::string::npos);
-  CHECK(r.error.find(report_of(fired)) != std::string::npos);
-  REQUIRE(r.stats.contains("lockstep.divergences"));
-  CHECK(r.stats["lockstep.divergences"] == 1);
+  check_stopped_by_divergence(r, fired, lines);
   // It stopped at the end of the trace line of the divergence: that lookup
   // was the last (a load is one lookup), not at the end of the trace.
   CHECK(r.stats["lockstep.lookups"] == fired.lookup);
-  CHECK(r.stats["trace.records"].get<uint64_t>() < lines);
   CHECK(r.stats["sim.cycles"].get<uint64_t>() > 0);
-  CHECK(r.stats["verify.mismatches"] == 0);
 }
 
 TEST_CASE("rtl: a lockstep divergence found on a thread: the same report, and the run stops within the lag") {
@@ -477,18 +483,18 @@ TEST_CASE("rtl: a lockstep divergence found on a thread: the same report, and th
   const unsigned lines = 1 + rounds * 40;
   FaultyTlb::Fired fired;
   const RunResult r = diverging_run(rounds, "thread", &fired);
-  CHECK(r.exit_code == 1);
-  REQUIRE(fired.lookup > 0);
-  // The diverging lookup's own number and VPN (what the inline run reports),
-  // not those of the later operation at which the worker's finding was seen.
-  CHECK(r.error.find(report_of(fired)) != std::string::npos);
+  check_stopped_by_divergence(r, fired, lines);
   CHECK(r.error.find("C++ TLB:   hit vpn") != std::string::npos);
-  CHECK(r.stats["lockstep.divergences"] == 1);
+  // It stopped within the worker's lag of the diverging lookup.
   const uint64_t stopped = r.stats["lockstep.lookups"].get<uint64_t>();
   CHECK(stopped >= fired.lookup);
   CHECK(stopped <= fired.lookup + CheckerThread<int>::capacity());
-  CHECK(r.stats["trace.records"].get<uint64_t>() < lines);
-  CHECK(r.stats["verify.mismatches"] == 0);
+}
+
+TEST_CASE("rtl: tlb.lockstep_check names") {
+  CHECK(parse_lockstep_check("inline") == LockstepCheck::Inline);
+  CHECK(parse_lockstep_check("thread") == LockstepCheck::Thread);
+  CHECK_THROWS_AS(parse_lockstep_check("threads"), std::invalid_argument);
 }
 
 namespace {
