@@ -423,13 +423,15 @@ TEST_CASE("rtl: in lockstep, a failed RTL assertion is a divergence") {
 
 namespace {
 
-// A trace of `rounds` passes over 40 pages (they fit in the L1, so every pass
+constexpr int kDivergingPages = 40;
+
+// A trace of `rounds` passes over kDivergingPages pages (they fit in the L1, so every pass
 // after the first hits), run in lockstep with an RTL TLB whose 30th hit has a
 // wrong PPN.
 RunResult diverging_run(int rounds, const char* check, FaultyTlb::Fired* fired) {
   std::string trace = "1 mmap 0x10000000 1M rw\n";
   for (int round = 0; round < rounds; ++round)
-    for (int page = 0; page < 40; ++page)
+    for (int page = 0; page < kDivergingPages; ++page)
       trace += fmt::format("1 {} {:#x}{}\n", round == 0 ? "store" : "load", 0x10000000 + page * 4096,
                            round == 0 ? " 5" : " expect=5");
   bool swapped = false;
@@ -446,11 +448,12 @@ RunResult diverging_run(int rounds, const char* check, FaultyTlb::Fired* fired) 
                   });
 }
 
-// What a diverging run of `lines` trace lines shows in either mode: exit 1
-// before the end of the trace, one divergence, and the report naming the
-// lookup that answered wrongly by its own number and VPN (not those of a later
-// operation at which a worker's finding was seen).
-void check_stopped_by_divergence(const RunResult& r, const FaultyTlb::Fired& fired, unsigned lines) {
+// What a diverging run of `rounds` shows in either mode: exit 1 before the
+// end of the trace, one divergence, and the report naming the lookup that
+// answered wrongly by its own number and VPN (not those of a later operation
+// at which a worker's finding was seen).
+void check_stopped_by_divergence(const RunResult& r, const FaultyTlb::Fired& fired, int rounds) {
+  const uint64_t lines = 1 + uint64_t(rounds) * kDivergingPages;  // the mmap, then a line a page a round
   CHECK(r.exit_code == 1);
   REQUIRE(fired.lookup > 0);
   CHECK(r.error.find("lockstep divergence at cycle") != std::string::npos);
@@ -465,11 +468,9 @@ void check_stopped_by_divergence(const RunResult& r, const FaultyTlb::Fired& fir
 }  // namespace
 
 TEST_CASE("rtl: a lockstep divergence stops the simulation with exit 1, the report and the statistics") {
-  const int rounds = 20;
-  const unsigned lines = 1 + rounds * 40;
   FaultyTlb::Fired fired;
-  const RunResult r = diverging_run(rounds, "inline", &fired);
-  check_stopped_by_divergence(r, fired, lines);
+  const RunResult r = diverging_run(20, "inline", &fired);
+  check_stopped_by_divergence(r, fired, 20);
   // It stopped at the end of the trace line of the divergence: that lookup
   // was the last (a load is one lookup), not at the end of the trace.
   CHECK(r.stats["lockstep.lookups"] == fired.lookup);
@@ -479,11 +480,9 @@ TEST_CASE("rtl: a lockstep divergence stops the simulation with exit 1, the repo
 TEST_CASE("rtl: a lockstep divergence found on a thread: the same report, and the run stops within the lag") {
   // Long enough that the worker's lag (a few thousand operations) ends well
   // before the trace does.
-  const int rounds = 300;
-  const unsigned lines = 1 + rounds * 40;
   FaultyTlb::Fired fired;
-  const RunResult r = diverging_run(rounds, "thread", &fired);
-  check_stopped_by_divergence(r, fired, lines);
+  const RunResult r = diverging_run(300, "thread", &fired);
+  check_stopped_by_divergence(r, fired, 300);
   CHECK(r.error.find("C++ TLB:   hit vpn") != std::string::npos);
   // It stopped within the worker's lag of the diverging lookup.
   const uint64_t stopped = r.stats["lockstep.lookups"].get<uint64_t>();
